@@ -272,9 +272,6 @@ def build_image(kind):
         'ln -sf /lib/systemd/system/systemd-networkd.service '
         '"$1"/etc/systemd/system/multi-user.target.wants/systemd-networkd.service',
         'rm -f "$1"/etc/hostname "$1"/etc/machine-id && touch "$1"/etc/machine-id',
-        # mmdebstrap leaves an empty list dir with a fresh mtime: back-date it so
-        # `apt: update_cache: true, cache_valid_time: N` really updates.
-        'touch -d "2000-01-01" "$1"/var/lib/apt/lists',
         'printf "deb http://deb.debian.org/debian %s main\\n'
         'deb http://deb.debian.org/debian %s-updates main\\n'
         'deb http://deb.debian.org/debian-security %s-security main\\n" > "$1"/etc/apt/sources.list'
@@ -301,6 +298,10 @@ def build_image(kind):
     except LabError:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    # mmdebstrap empties /var/lib/apt/lists last, leaving a fresh mtime: back-date
+    # it so `apt: update_cache: true, cache_valid_time: N` in nodes really updates.
+    old = time.mktime((2000, 1, 1, 0, 0, 0, 0, 0, 0))
+    os.utime(os.path.join(rootfs, "var/lib/apt/lists"), (old, old))
     os.rename(tmp, final)
     return os.path.join(final, "rootfs")
 
