@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """homelab.k3s local lab: real Debian 12 nodes on one Linux machine.
 
@@ -400,7 +399,7 @@ def stop_proxy():
     pid = proxy_pid()
     if pid:
         os.kill(pid, signal.SIGTERM)
-        for _ in range(50):
+        for _attempt in range(50):
             if not proxy_pid():
                 break
             time.sleep(0.1)
@@ -592,7 +591,8 @@ ConditionPathExists=/dev/disk/by-label/labseed
 
 [Service]
 Type=oneshot
-ExecStart=/bin/sh -c 'mkdir -p /run/labseed && mount -o ro LABEL=labseed /run/labseed && cp -a /run/labseed/files/. / && umount /run/labseed && hostname -F /etc/hostname'
+ExecStart=/bin/sh -c 'mkdir -p /run/labseed && mount -o ro LABEL=labseed /run/labseed \\
+  && cp -a /run/labseed/files/. / && umount /run/labseed && hostname -F /etc/hostname'
 
 [Install]
 WantedBy=sysinit.target
@@ -654,7 +654,7 @@ def stop_node(node):
         with contextlib.suppress(OSError):
             # nspawn turns SIGTERM into a clean poweroff of the container
             os.kill(pid, signal.SIGTERM)
-        for _ in range(150):
+        for _attempt in range(150):
             if not pid_alive(pid):
                 break
             time.sleep(0.1)
@@ -769,7 +769,7 @@ def cmd_up(args):
                 log("node %s is not running any more; restarting it" % name)
                 stop_node(node)
                 del lab["nodes"][name]
-        extra = set(lab["nodes"]) - {n for n, _ in wanted}
+        extra = set(lab["nodes"]) - {n for n, _kind in wanted}
         if extra:
             raise LabError("the lab %r also runs %s; `lab.py down --lab %s` first to change its"
                            " nodes" % (args.lab, ", ".join(sorted(extra)), args.lab))
@@ -808,7 +808,7 @@ def cmd_up(args):
                 save_lab(args.lab, lab)
             # Hosts files of already running nodes are not rewritten: they know
             # their peers by address, and names only matter for new nodes.
-            wait_ssh([lab["nodes"][n] for n, _ in wanted], key, args.timeout)
+            wait_ssh([lab["nodes"][n] for n, _kind in wanted], key, args.timeout)
         except BaseException:
             for node in started:
                 stop_node(node)
@@ -829,8 +829,8 @@ def cmd_up(args):
                                         ("ipv4", "ipv6", "kind", "disks")}
                                     for n, node in lab["nodes"].items()}},
                          indent=2, sort_keys=True))
-        log("lab %s up: %s" % (args.lab, ", ".join("%s %s" % (n["name"], n["ipv4"])
-                                                  for n in lab["nodes"].values())))
+        summary = ", ".join("%s %s" % (n["name"], n["ipv4"]) for n in lab["nodes"].values())
+        log("lab %s up: %s" % (args.lab, summary))
 
 
 def cmd_down(args):
@@ -902,7 +902,7 @@ def cmd_ssh(args):
 
 def main(argv=None):
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     sub = parser.add_subparsers(dest="command", required=True)
     key_dir = os.path.join(repo, ".lab")
 
