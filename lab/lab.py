@@ -157,7 +157,8 @@ def host_networks():
     return nets
 
 
-def validate_subnet(text, version):
+def parse_subnet(text, version):
+    """Syntax, family, size and privacy of a lab subnet (no host lookups)."""
     try:
         net = ipaddress.ip_network(text, strict=True)
     except ValueError as exc:
@@ -170,6 +171,11 @@ def validate_subnet(text, version):
         raise LabError("subnet %s is too small: use a /64" % text)
     if not net.is_private:
         raise LabError("subnet %s is not a private network" % text)
+    return net
+
+
+def check_subnet_free(net):
+    """The subnet must not overlap any address or route the host already uses."""
     for dev, other in host_networks():
         if other.version == net.version and other.overlaps(net) and other.prefixlen > 0:
             raise LabError("subnet %s collides with %s already used on the host (dev %s);"
@@ -750,17 +756,18 @@ def cmd_up(args):
             if clash:
                 raise LabError("node name(s) %s already used by the lab %r"
                                % (", ".join(sorted(clash)), other_name))
+        subnet4 = parse_subnet(args.subnet4 or DEFAULT_SUBNET4, 4)
+        subnet6 = parse_subnet(args.subnet6 or DEFAULT_SUBNET6, 6)
         shared = load_shared()
         if shared and bridge_exists() and labs:
-            subnet4 = ipaddress.ip_network(shared["subnet4"])
-            subnet6 = ipaddress.ip_network(shared["subnet6"])
-            if args.subnet4 and ipaddress.ip_network(args.subnet4, strict=False) != subnet4 or \
-                    args.subnet6 and ipaddress.ip_network(args.subnet6, strict=False) != subnet6:
+            running = (ipaddress.ip_network(shared["subnet4"]), ipaddress.ip_network(shared["subnet6"]))
+            if (args.subnet4 and subnet4 != running[0]) or (args.subnet6 and subnet6 != running[1]):
                 raise LabError("the lab bridge already runs with %s %s for other labs"
-                               % (subnet4, subnet6))
+                               % running)
+            subnet4, subnet6 = running
         else:
-            subnet4 = validate_subnet(args.subnet4 or DEFAULT_SUBNET4, 4)
-            subnet6 = validate_subnet(args.subnet6 or DEFAULT_SUBNET6, 6)
+            check_subnet_free(subnet4)
+            check_subnet_free(subnet6)
         wanted = [(n, "container") for n in names] + ([(args.vm, "vm")] if args.vm else [])
         lab = labs.get(args.lab) or {"name": args.lab, "nodes": {}}
         # Drop nodes of this lab whose process died (an earlier crash or reboot).
