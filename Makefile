@@ -37,7 +37,8 @@ venv: $(VENV)/.installed
 
 collection-link:
 	@mkdir -p .cache/collections/ansible_collections/homelab
-	@ln -sfn ../../../.. .cache/collections/ansible_collections/homelab/k3s
+	@[ -L .cache/collections/ansible_collections/homelab/k3s ] || \
+		ln -s $(CURDIR) .cache/collections/ansible_collections/homelab/k3s
 
 lab-up: deps collection-link
 	$(LAB) up --lab lab --nodes $(LAB_NODES) --servers $(LAB_SERVERS) --inventory $(INVENTORY)
