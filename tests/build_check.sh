@@ -26,7 +26,8 @@ export ANSIBLE_CONFIG=$WORK/ansible.cfg
 mkdir -p "$WORK/collections"
 ansible-galaxy collection install --offline -p "$WORK/collections" "$TARBALL" >/dev/null
 test -f "$WORK/collections/ansible_collections/homelab/k3s/MANIFEST.json"
-ansible-galaxy collection list -p "$WORK/collections" | grep -q 'homelab.k3s'
+collections=$(ansible-galaxy collection list -p "$WORK/collections")
+grep -q 'homelab.k3s' <<<"$collections"
 
 # every plugin and role the checkout has must be visible in the installed copy
 for type in module filter test; do
