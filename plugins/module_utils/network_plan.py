@@ -78,7 +78,7 @@ def require_netaddr():
 class Span(object):
     """An inclusive range of addresses of one IP version, with the input it came from."""
 
-    __slots__ = ('first', 'last', 'version', 'label', 'prefix')
+    __slots__ = ('first', 'last', 'version', 'label', 'prefix', 'address')
 
     def __init__(self, first, last, version, label, prefix=None):
         self.first = first
@@ -86,6 +86,7 @@ class Span(object):
         self.version = version
         self.label = label
         self.prefix = prefix  # prefix length when parsed from a CIDR
+        self.address = None   # normalised text when parsed from a single address
 
     @property
     def family(self):
@@ -142,7 +143,10 @@ def parse_address(text, label, problems):
     except (netaddr.AddrFormatError, ValueError, TypeError):
         problems.append('%s: %r is not an IP address' % (label, text))
         return None
-    return Span(int(address), int(address), address.version, '%s %s' % (label, address))
+    text = str(address)  # normalised once: it is both label and K3s flag value
+    span = Span(int(address), int(address), address.version, '%s %s' % (label, text))
+    span.address = text
+    return span
 
 
 def parse_cidr(text, label, problems):
@@ -679,7 +683,7 @@ class _Planner(object):
         masks = dict((f, self.masks[f]) for f in families)
         vips = [address_text(s.first, s.version) for s in
                 sorted(self.vips, key=lambda s: families.index(s.family))]
-        node_ips = dict((host, ','.join(address_text(s.first, s.version) for s in spans))
+        node_ips = dict((host, ','.join(s.address for s in spans))
                         for host, spans in self.node_spans.items())
         kcm_args = ['node-cidr-mask-size-%s=%d' % (f, masks[f]) for f in families]
         cluster_cidr = ','.join(cidr(s) for s in pods)
