@@ -129,8 +129,8 @@ def main():
     dhcp = {'ipv4': [], 'ipv6': []}
     for item in network['dhcp_ranges']:
         ip_range = netaddr.IPRange(*item.split('-'))
-        dhcp['ipv4' if ip_range.version == 4 else 'ipv6'].append([int(ip_range.first),
-                                                                   int(ip_range.last)])
+        family = 'ipv4' if ip_range.version == 4 else 'ipv6'
+        dhcp[family].append([int(ip_range.first), int(ip_range.last)])
     variables = {
         'homelab_network': network,
         'nodes': nodes,
