@@ -59,7 +59,7 @@ def inventory(count):
 def timed(function, repeat):
     samples = []
     result = None
-    for _ in range(repeat):
+    for dummy in range(repeat):
         started = time.perf_counter()
         result = function()
         samples.append(time.perf_counter() - started)
