@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # Run `ansible-test sanity` on the committed files of this checkout.
 # ansible-test needs the collection at .../ansible_collections/homelab/k3s inside
 # a git repository, so the tracked files are copied to .cache/sanity/ first.
