@@ -130,6 +130,8 @@ class ClusterLock(object):
         self._anchor = None
         # observation fallback: resourceVersion -> monotonic time first seen
         self._first_seen = {}
+        # the record as read just before the last (previewed) write, for --diff
+        self.before = None
 
     # -- clock -------------------------------------------------------------
     def _note(self, response):
@@ -246,6 +248,7 @@ class ClusterLock(object):
                     new_data = record.data if data is None else data
                     body = self._body(record, holder, now, now, ttl, record.transitions + 1,
                                       reason, new_data)
+                self.before = self.describe(record)
                 if self.check_mode:
                     preview = LockRecord(body)
                     return changed, self.describe(preview), self.clock.monotonic() - start
@@ -280,6 +283,7 @@ class ClusterLock(object):
                                 self.describe(record))
             data = record.data if keep_data else {}
             body = self._body(record, "", None, None, record.ttl, record.transitions, "", data)
+            self.before = self.describe(record)
             if self.check_mode:
                 return True, self.describe(LockRecord(body))
             try:
@@ -301,6 +305,7 @@ class ClusterLock(object):
                 raise LockError("lock %s/%s is held by %s until %s; not deleting it without force"
                                 % (self.namespace, self.name, record.holder, format_time(record.expires)),
                                 self.describe(record))
+            self.before = self.describe(record)
             if self.check_mode:
                 return True, self.describe(LockRecord(None))
             try:
