@@ -6,7 +6,9 @@ the emulation, e.g. ``emulator['put', kmock.resource('', 'v1', 'configmaps')] <<
 Everything Kubernetes-specific (paths, verbs, discovery, errors, Date) is here.
 """
 import email.utils
+import json
 import time
+import traceback
 
 import aiohttp.web
 import attrs
@@ -75,10 +77,49 @@ class KubernetesApiEmulator(kmock.RawHandler):
             if self._errors:  # expected API errors are answers, not test failures
                 self._errors[-1][:] = [e for e in self._errors[-1] if e is not exc]
         else:
-            code, reason, message, details = 500, "InternalError", repr(exc), {}
+            code, reason, message = 500, "InternalError", repr(exc)
+            details = {"causes": [{"message": traceback.format_exc()}]}
         body = {"apiVersion": "v1", "kind": "Status", "metadata": {}, "status": "Failure",
                 "message": message, "reason": reason, "details": details, "code": code}
         return aiohttp.web.json_response(body, status=code, headers={"Date": self._date()})
+
+    async def __call__(self, raw_request):
+        """Parse the request the Kubernetes way, then let kmock route it.
+
+        kmock's own parser reads ``/api/v1/namespaces/x`` as a namespace
+        prefix (and fails on ``/api/v1/namespaces``), so the request is built
+        here with :func:`parse_path`; reactions, the request log and error
+        rendering are kmock's.
+        """
+        body = await raw_request.read()
+        try:
+            data = json.loads(body) if body else None
+        except ValueError:
+            data = None
+        parsed = parse_path(raw_request.path)
+        group, version, namespace, plural, name, sub = parsed or (None,) * 6
+        action = None
+        if parsed:
+            method = raw_request.method.upper()
+            if method == "GET":
+                action = kmock.action.WATCH if raw_request.query.get("watch") == "true" else (
+                    kmock.action.FETCH if name else kmock.action.LIST)
+            else:
+                action = {"POST": kmock.action.CREATE, "PUT": kmock.action.UPDATE,
+                          "PATCH": kmock.action.UPDATE, "DELETE": kmock.action.DELETE}.get(method)
+        request = kmock.Request(
+            id=len(self._requests), raw_request=raw_request, url=raw_request.url, method=raw_request.method,
+            params=dict(raw_request.query), headers=dict(raw_request.headers), cookies=dict(raw_request.cookies),
+            body=body, text=body.decode("utf-8", "replace"), data=data, action=action,
+            resource=kmock.resource(group=group, version=version, plural=plural) if parsed else None,
+            namespace=namespace, name=name, subresource=sub)
+        self._requests.append(request)
+        try:
+            return await self._handle(request)
+        except Exception as exc:  # pylint: disable=broad-except
+            if self._errors:
+                self._errors[-1].append(exc)
+            return await self._render_error(exc)
 
     # -- dispatch --------------------------------------------------------------
     def _serve(self, request):

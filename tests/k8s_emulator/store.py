@@ -419,7 +419,7 @@ class ObjectStore:
                     raise ApiError(422, "Invalid", "json patch failed: %s" % exc)
             else:  # merge-patch and strategic-merge-patch (treated as merge patch)
                 patched = _merge_patch(base, patch)
-            if (patch or {}).get("metadata", {}).get("resourceVersion") is None and isinstance(patch, dict):
+            if not (isinstance(patch, dict) and (patch.get("metadata") or {}).get("resourceVersion")):
                 patched["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
             return self.update(group, plural, namespace, name, patched, version, subresource)
 
