@@ -217,8 +217,7 @@ def main():
         max_poll_interval=dict(type="float", default=10),
     )
     argument_spec.update(CONNECTION_ARG_SPEC)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           required_by=dict(kinds="group"))
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
     if not HAS_KUBERNETES:
         module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMPORT_ERROR)
