@@ -25,7 +25,7 @@ def run_playbook(name, url, tmp_path, *extra):
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
                ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-tmp"), ANSIBLE_INVENTORY_UNPARSED_WARNING="0",
                TMPDIR=str(tmp_path))
-    cmd = [ANSIBLE_PLAYBOOK, "-i", os.path.join(PLAYBOOKS, "inventory.yml"), os.path.join(PLAYBOOKS, name),
+    cmd = [ANSIBLE_PLAYBOOK, "-i", os.path.join(PLAYBOOKS, "inventory.ini"), os.path.join(PLAYBOOKS, name),
            "-e", "k8s_host=%s" % url, "-e", "ansible_python_interpreter=%s" % sys.executable] + list(extra)
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
