@@ -42,7 +42,8 @@ def ms(v):
 
 def uncontended(iterations, workdir):
     with EmulatorThread() as emu:
-        served = lambda: len(list(emu.handler))  # noqa: E731
+        def served():
+            return len(list(emu.handler))
         before = served()
         api = KubernetesApi.from_params({"host": emu.url}, discovery_cache_file=os.path.join(workdir, "d.json"))
         api.is_served("v1", "ConfigMap")

@@ -12,7 +12,7 @@ short_description: Take turns through a lease-style lock kept in a ConfigMap
 version_added: 0.1.0
 description:
   - Acquires, renews, releases, queries or deletes a lock stored in a ConfigMap, so that nodes and playbooks
-    take turns. Example: during a cluster shutdown the control plane holds the lock while it scales workloads
+    take turns. For example, during a cluster shutdown the control plane holds the lock while it scales workloads
     down and records their replica counts in O(data); workers wait until it is released.
   - Every write is conditional on the C(resourceVersion) last read (create, or replace with that version);
     when another writer got there first the API server answers 409 Conflict and the module reads again and
