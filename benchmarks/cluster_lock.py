@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmark of homelab.k3s cluster_lock logic against the local API emulator.
 
 Prints:
@@ -22,13 +21,16 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 sys.path.insert(0, os.path.join(ROOT, ".cache", "collections"))
-import conftest  # noqa: E402,F401  (creates the ansible_collections link)
+import conftest  # noqa: E402  (creates the ansible_collections link)
 
 from ansible_collections.homelab.k3s.plugins.module_utils.cluster_lock import ClusterLock  # noqa: E402
 from ansible_collections.homelab.k3s.plugins.module_utils.k8s_connection import (  # noqa: E402
     KubernetesApi, SystemClock,
 )
 from k8s_emulator import EmulatorProcess, EmulatorThread  # noqa: E402
+
+
+assert os.path.lexists(conftest.LINK)
 
 
 def pct(values, q):

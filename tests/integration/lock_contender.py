@@ -29,7 +29,7 @@ def main():
         with open(log, "a") as f:
             f.write(json.dumps({"holder": holder, "start": time.monotonic(), "end": None, "died": True}) + "\n")
         time.sleep(3600)
-    for _ in range(int(rounds)):
+    for dummy in range(int(rounds)):
         t0 = time.monotonic()
         lock.acquire(holder, ttl=20, wait_timeout=55)
         start = time.monotonic()

@@ -169,7 +169,7 @@ def test_nodes_are_cluster_scoped(emulator, tmp_path):
 def test_bearer_token_required(tmp_path):
     with EmulatorThread(token="s3cret") as emu:
         with pytest.raises(UnauthorizedError):
-            dyn(emu.url, tmp_path / "x" if False else tmp_path, token="wrong").resources.get(
+            dyn(emu.url, tmp_path, token="wrong").resources.get(
                 api_version="v1", kind="ConfigMap")
         (tmp_path / "cache.json").unlink(missing_ok=True)
         assert dyn(emu.url, tmp_path, token="s3cret").resources.get(api_version="v1", kind="ConfigMap")

@@ -47,4 +47,8 @@ def test_twenty_contenders_take_turns_and_a_dead_holder_is_taken_over(tmp_path):
         assert before["end"] <= after["start"], "two holders at once: %s and %s" % (before, after)
     first = done[0]["start"]
     assert first >= died["start"] + DEAD_TTL, "dead holder's lock taken over before its TTL ran out"
-    assert first <= died["start"] + DEAD_TTL + 15, "dead holder's lock not taken over soon after its TTL"
+    # Contenders start slowly on a loaded machine (importing the client), so
+    # measure the takeover from the later of expiry and the first attempt.
+    first_attempt = min(t["start"] - t["waited"] for t in done)
+    assert first <= max(died["start"] + DEAD_TTL, first_attempt) + 5, \
+        "dead holder's lock not taken over soon after its TTL"

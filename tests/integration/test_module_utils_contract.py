@@ -21,7 +21,7 @@ def lock(api, **kw):
 def test_acquire_free_lock_in_two_round_trips(emulator, make_api):
     api = make_api(emulator.url)
     api.is_served("v1", "ConfigMap")  # warm discovery
-    changed, info, _ = lock(api).acquire("cp1", ttl=30, data={"replicas": {"db/pg": 2}})
+    changed, info, dummy = lock(api).acquire("cp1", ttl=30, data={"replicas": {"db/pg": 2}})
     assert changed and info["holder"] == "cp1" and api.round_trips == 2
     cm = emulator.store.get("", "configmaps", "kube-system", "shutdown-lock", "v1")
     assert cm["data"]["holder"] == "cp1" and cm["data"]["leaseDurationSeconds"] == "30"
@@ -64,7 +64,7 @@ def test_concurrent_threads_never_share_the_lock(emulator, make_api):
     def contender(i):
         api = make_api(emulator.url)
         me = "t%d" % i
-        for _ in range(3):
+        for dummy in range(3):
             lock(api).acquire(me, ttl=30, wait_timeout=30)
             with guard:
                 if holders:

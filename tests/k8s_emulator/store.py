@@ -166,7 +166,7 @@ class ObjectStore:
         for item in state["objects"]:
             group, plural, ns, name = item["key"]
             self.objects[(group, plural, ns, name)] = item["object"]
-        for (group, plural, _, _), obj in list(self.objects.items()):
+        for (group, plural, dummy_ns, dummy_name), obj in list(self.objects.items()):
             if (group, plural) == (CRD_GROUP, "customresourcedefinitions"):
                 self._register_crd(obj)
 
@@ -214,7 +214,7 @@ class ObjectStore:
         conflict = any(other["spec"]["group"] == spec["group"] and other["metadata"]["name"] != crd["metadata"]["name"]
                        and (other["spec"]["names"]["plural"] == names["plural"]
                             or other["spec"]["names"]["kind"] == names["kind"])
-                       for (g, p, _, _), other in self.objects.items()
+                       for (g, p, dummy_ns, dummy_name), other in self.objects.items()
                        if (g, p) == (CRD_GROUP, "customresourcedefinitions"))
         now = _rfc3339(self.clock())
         accepted = {"type": "NamesAccepted", "status": "False" if conflict else "True", "lastTransitionTime": now,

@@ -67,7 +67,7 @@ class FakeApi(object):
     def list(self, api_version, kind, namespace=None, label_selector=None):
         self.calls.append("list")
         self._check_kind(api_version, kind)
-        items = [o for (av, k, ns, _), o in sorted(self.objects.items(), key=lambda kv: str(kv[0]))
+        items = [o for (av, k, ns, dummy_name), o in sorted(self.objects.items(), key=lambda kv: str(kv[0]))
                  if av == api_version and k == kind and (namespace is None or ns == namespace)]
         return self._resp(items)
 

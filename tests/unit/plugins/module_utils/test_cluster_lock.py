@@ -27,7 +27,7 @@ def test_reacquire_renews_without_change(api, clock):
     lock(api, clock).acquire("cp1", ttl=60)
     first = configmap(api)["data"]["renewTime"]
     clock.advance(10)
-    changed, info, _ = lock(api, clock).acquire("cp1", ttl=60)
+    changed, info, dummy = lock(api, clock).acquire("cp1", ttl=60)
     assert not changed
     assert configmap(api)["data"]["renewTime"] != first
     assert info["acquired_time"] != info["renew_time"]
@@ -36,7 +36,7 @@ def test_reacquire_renews_without_change(api, clock):
 
 def test_renew_with_new_data_is_a_change(api, clock):
     lock(api, clock).acquire("cp1", ttl=60, data={"a": 1})
-    changed, info, _ = lock(api, clock).acquire("cp1", ttl=60, data={"a": 2})
+    changed, info, dummy = lock(api, clock).acquire("cp1", ttl=60, data={"a": 2})
     assert changed and info["data"] == {"a": 2}
 
 
@@ -68,7 +68,7 @@ def test_steal_after_expiry(api, clock):
     clock.advance(1.5)
     info = lock(api, clock).query()
     assert info["expired"] and not info["held"]
-    changed, info, _ = lock(api, clock).acquire("new", ttl=30)
+    changed, info, dummy = lock(api, clock).acquire("new", ttl=30)
     assert changed and info["holder"] == "new" and info["transitions"] == 2
     assert info["data"] == {"replicas": {"db": 3}}, "data of a dead holder survives a takeover"
 
@@ -81,7 +81,7 @@ def test_expiry_falls_back_to_observation_without_date_header(clock):
     assert observer.query()["held"]
     clock.advance(21.5)
     assert observer.query()["expired"]
-    changed, info, _ = observer.acquire("new", ttl=20)
+    changed, info, dummy = observer.acquire("new", ttl=20)
     assert info["holder"] == "new"
 
 
@@ -98,7 +98,7 @@ def test_release_keeps_or_drops_data(api, clock):
     lock(api, clock).acquire("cp1", ttl=60, data={"argocd": 1})
     changed, info = lock(api, clock).release("cp1")
     assert changed and info["data"] == {"argocd": 1} and not info["held"]
-    changed, _ = lock(api, clock).release("cp1")
+    changed, dummy = lock(api, clock).release("cp1")
     assert not changed, "releasing a free lock is a no-op"
     changed, info = lock(api, clock).release("cp1", keep_data=False)
     assert changed and info["data"] == {}
@@ -150,7 +150,7 @@ def test_create_race_is_a_conflict_not_an_overwrite(api, clock):
 
 
 def test_check_mode_writes_nothing(api, clock):
-    changed, info, _ = lock(api, clock, check_mode=True).acquire("cp1", ttl=60)
+    changed, info, dummy = lock(api, clock, check_mode=True).acquire("cp1", ttl=60)
     assert changed and info["holder"] == "cp1"
     assert api.objects == {}
     lock(api, clock).acquire("cp1", ttl=60)
