@@ -24,7 +24,7 @@ description:
     seen it unchanged for a whole TTL.
   - Labels, annotations and other data keys of the ConfigMap are preserved.
 author:
-  - homelab.k3s maintainers
+  - homelab.k3s maintainers (@homelab-k3s)
 extends_documentation_fragment:
   - homelab.k3s.k8s_connection
 attributes:
@@ -142,21 +142,21 @@ lock:
   returned: always
   type: dict
   contains:
-    name: {description: ConfigMap name., type: str, returned: always, sample: shutdown-lock}
-    namespace: {description: ConfigMap namespace., type: str, returned: always, sample: kube-system}
-    exists: {description: Whether the ConfigMap exists., type: bool, returned: always, sample: true}
-    holder: {description: Current holder, null when free., type: str, returned: always, sample: cp1-3f9a1c2e}
-    held: {description: Held by someone and not expired., type: bool, returned: always, sample: true}
-    expired: {description: Has a holder whose lease ran out., type: bool, returned: always, sample: false}
-    acquired_time: {description: When the holder took it (server clock, RFC 3339)., type: str, returned: always, sample: "2026-11-22T01:00:00.000000Z"}
-    renew_time: {description: Last renewal (server clock)., type: str, returned: always, sample: "2026-11-22T01:05:00.000000Z"}
-    expires: {description: renew_time + ttl., type: str, returned: always, sample: "2026-11-22T01:10:00.000000Z"}
-    ttl: {description: Lease duration in seconds., type: int, returned: always, sample: 300}
-    transitions: {description: How many times the lock changed hands., type: int, returned: always, sample: 3}
-    reason: {description: Why it is held., type: str, returned: always, sample: shutdown}
-    data: {description: Data stored with the lock., type: dict, returned: always, sample: {replicas: {db/postgres: 2}}}
-    resource_version: {description: resourceVersion of the ConfigMap., type: str, returned: always, sample: "4711"}
-    server_time: {description: API server clock at the last response., type: str, returned: always, sample: "2026-11-22T01:05:00.000000Z"}
+    name: {description: "ConfigMap name.", type: str, returned: always, sample: shutdown-lock}
+    namespace: {description: "ConfigMap namespace.", type: str, returned: always, sample: kube-system}
+    exists: {description: "Whether the ConfigMap exists.", type: bool, returned: always, sample: true}
+    holder: {description: "Current holder, null when free.", type: str, returned: always, sample: cp1-3f9a1c2e}
+    held: {description: "Held by someone and not expired.", type: bool, returned: always, sample: true}
+    expired: {description: "Has a holder whose lease ran out.", type: bool, returned: always, sample: false}
+    acquired_time: {description: "When the holder took it (server clock, RFC 3339).", type: str, returned: always, sample: "2026-11-22T01:00:00.000000Z"}
+    renew_time: {description: "Last renewal (server clock).", type: str, returned: always, sample: "2026-11-22T01:05:00.000000Z"}
+    expires: {description: "renew_time + ttl.", type: str, returned: always, sample: "2026-11-22T01:10:00.000000Z"}
+    ttl: {description: "Lease duration in seconds.", type: int, returned: always, sample: 300}
+    transitions: {description: "How many times the lock changed hands.", type: int, returned: always, sample: 3}
+    reason: {description: "Why it is held.", type: str, returned: always, sample: shutdown}
+    data: {description: "Data stored with the lock.", type: dict, returned: always, sample: {replicas: {db/postgres: 2}}}
+    resource_version: {description: "resourceVersion of the ConfigMap.", type: str, returned: always, sample: "4711"}
+    server_time: {description: "API server clock at the last response.", type: str, returned: always, sample: "2026-11-22T01:05:00.000000Z"}
 waited:
   description: Seconds spent waiting for the lock (V(acquired) only).
   returned: when state is acquired
@@ -172,7 +172,8 @@ conflicts:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.homelab.k3s.plugins.module_utils.k8s_connection import (
-    CONNECTION_ARG_SPEC, HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR, KubernetesApi, KubernetesApiError, SystemClock,
+    CONNECTION_ARG_SPEC, HAS_KUBERNETES, KUBERNETES_CLIENT_RANGE, KUBERNETES_IMPORT_ERROR, KubernetesApi,
+    KubernetesApiError, SystemClock,
 )
 from ansible_collections.homelab.k3s.plugins.module_utils.cluster_lock import ClusterLock, LockError
 
@@ -196,7 +197,8 @@ def main():
                            required_if=[("state", "acquired", ["holder"]), ("state", "released", ["holder"])])
     p = module.params
     if not HAS_KUBERNETES:
-        module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMPORT_ERROR)
+        module.fail_json(msg=missing_required_lib("kubernetes%s" % KUBERNETES_CLIENT_RANGE),
+                         exception=KUBERNETES_IMPORT_ERROR)
     if p["ttl"] <= 0:
         module.fail_json(msg="ttl must be a positive number of seconds")
     if p["wait_timeout"] < 0 or p["poll_interval"] <= 0:

@@ -22,7 +22,7 @@ description:
   - Polls with a growing interval (factor 1.5, from O(poll_interval) up to O(max_poll_interval)).
     On timeout the error lists every object still waited on with its last observed conditions.
 author:
-  - homelab.k3s maintainers
+  - homelab.k3s maintainers (@homelab-k3s)
 extends_documentation_fragment:
   - homelab.k3s.k8s_connection
 attributes:
@@ -186,7 +186,8 @@ polls:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.homelab.k3s.plugins.module_utils.k8s_connection import (
-    CONNECTION_ARG_SPEC, HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR, KubernetesApi, KubernetesApiError, SystemClock,
+    CONNECTION_ARG_SPEC, HAS_KUBERNETES, KUBERNETES_CLIENT_RANGE, KUBERNETES_IMPORT_ERROR, KubernetesApi,
+    KubernetesApiError, SystemClock,
 )
 from ansible_collections.homelab.k3s.plugins.module_utils.crd_wait import (
     CrdTarget, CrdWaiter, ResourceTarget, WaitTimeout,
@@ -220,7 +221,8 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
     if not HAS_KUBERNETES:
-        module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMPORT_ERROR)
+        module.fail_json(msg=missing_required_lib("kubernetes%s" % KUBERNETES_CLIENT_RANGE),
+                         exception=KUBERNETES_IMPORT_ERROR)
     if p["kinds"] and not p["group"]:
         module.fail_json(msg="kinds: needs group (the API group the kinds belong to)")
     if not (p["names"] or p["kinds"] or p["resources"]):
