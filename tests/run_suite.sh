@@ -25,13 +25,14 @@ stage() {
 stage lint        bash -c 'yamllint . && ansible-lint'
 stage sanity      bash tests/sanity.sh
 stage pytest      pytest
+stage k8s-client-oldest bash tests/k8s_client_matrix.sh
 stage build-check bash tests/build_check.sh
 stage molecule    bash tests/molecule.sh
 
 echo
 echo "=================== summary ==================="
 for i in "${!NAMES[@]}"; do
-    printf '%-14s %-10s %6ss\n' "${NAMES[$i]}" "${RESULTS[$i]}" "${TIMES[$i]}"
+    printf '%-18s %-10s %6ss\n' "${NAMES[$i]}" "${RESULTS[$i]}" "${TIMES[$i]}"
 done
-printf '%-14s %-10s %6ss\n' total "$([ $failed -eq 0 ] && echo PASS || echo FAIL)" "$SECONDS"
+printf '%-18s %-10s %6ss\n' total "$([ $failed -eq 0 ] && echo PASS || echo FAIL)" "$SECONDS"
 exit $failed
