@@ -22,7 +22,7 @@ trap cleanup EXIT INT TERM
 mkdir -p .cache/collections/ansible_collections/homelab
 [ -e .cache/collections/ansible_collections/homelab/k3s ] || ln -s "$PWD" .cache/collections/ansible_collections/homelab/k3s
 
-python3 lab/lab.py up --lab "$LAB" --nodes 3 --servers 1 --inventory "$inventory" >/dev/null
+python3 lab/lab.py up --lab "$LAB" --nodes 3 --servers 1 --timeout 600 --inventory "$inventory" >/dev/null
 
 run() {
     local start end
