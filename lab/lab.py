@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """homelab.k3s local lab: real Debian 12 nodes on one Linux machine.
 
@@ -158,7 +157,8 @@ def host_networks():
     return nets
 
 
-def validate_subnet(text, version):
+def parse_subnet(text, version):
+    """Syntax, family, size and privacy of a lab subnet (no host lookups)."""
     try:
         net = ipaddress.ip_network(text, strict=True)
     except ValueError as exc:
@@ -171,6 +171,11 @@ def validate_subnet(text, version):
         raise LabError("subnet %s is too small: use a /64" % text)
     if not net.is_private:
         raise LabError("subnet %s is not a private network" % text)
+    return net
+
+
+def check_subnet_free(net):
+    """The subnet must not overlap any address or route the host already uses."""
     for dev, other in host_networks():
         if other.version == net.version and other.overlaps(net) and other.prefixlen > 0:
             raise LabError("subnet %s collides with %s already used on the host (dev %s);"
@@ -400,7 +405,7 @@ def stop_proxy():
     pid = proxy_pid()
     if pid:
         os.kill(pid, signal.SIGTERM)
-        for _ in range(50):
+        for _attempt in range(50):
             if not proxy_pid():
                 break
             time.sleep(0.1)
@@ -592,7 +597,8 @@ ConditionPathExists=/dev/disk/by-label/labseed
 
 [Service]
 Type=oneshot
-ExecStart=/bin/sh -c 'mkdir -p /run/labseed && mount -o ro LABEL=labseed /run/labseed && cp -a /run/labseed/files/. / && umount /run/labseed && hostname -F /etc/hostname'
+ExecStart=/bin/sh -c 'mkdir -p /run/labseed && mount -o ro LABEL=labseed /run/labseed \\
+  && cp -a /run/labseed/files/. / && umount /run/labseed && hostname -F /etc/hostname'
 
 [Install]
 WantedBy=sysinit.target
@@ -654,7 +660,7 @@ def stop_node(node):
         with contextlib.suppress(OSError):
             # nspawn turns SIGTERM into a clean poweroff of the container
             os.kill(pid, signal.SIGTERM)
-        for _ in range(150):
+        for _attempt in range(150):
             if not pid_alive(pid):
                 break
             time.sleep(0.1)
@@ -750,17 +756,18 @@ def cmd_up(args):
             if clash:
                 raise LabError("node name(s) %s already used by the lab %r"
                                % (", ".join(sorted(clash)), other_name))
+        subnet4 = parse_subnet(args.subnet4 or DEFAULT_SUBNET4, 4)
+        subnet6 = parse_subnet(args.subnet6 or DEFAULT_SUBNET6, 6)
         shared = load_shared()
         if shared and bridge_exists() and labs:
-            subnet4 = ipaddress.ip_network(shared["subnet4"])
-            subnet6 = ipaddress.ip_network(shared["subnet6"])
-            if args.subnet4 and ipaddress.ip_network(args.subnet4, strict=False) != subnet4 or \
-                    args.subnet6 and ipaddress.ip_network(args.subnet6, strict=False) != subnet6:
+            running = (ipaddress.ip_network(shared["subnet4"]), ipaddress.ip_network(shared["subnet6"]))
+            if (args.subnet4 and subnet4 != running[0]) or (args.subnet6 and subnet6 != running[1]):
                 raise LabError("the lab bridge already runs with %s %s for other labs"
-                               % (subnet4, subnet6))
+                               % running)
+            subnet4, subnet6 = running
         else:
-            subnet4 = validate_subnet(args.subnet4 or DEFAULT_SUBNET4, 4)
-            subnet6 = validate_subnet(args.subnet6 or DEFAULT_SUBNET6, 6)
+            check_subnet_free(subnet4)
+            check_subnet_free(subnet6)
         wanted = [(n, "container") for n in names] + ([(args.vm, "vm")] if args.vm else [])
         lab = labs.get(args.lab) or {"name": args.lab, "nodes": {}}
         # Drop nodes of this lab whose process died (an earlier crash or reboot).
@@ -769,7 +776,7 @@ def cmd_up(args):
                 log("node %s is not running any more; restarting it" % name)
                 stop_node(node)
                 del lab["nodes"][name]
-        extra = set(lab["nodes"]) - {n for n, _ in wanted}
+        extra = set(lab["nodes"]) - {n for n, _kind in wanted}
         if extra:
             raise LabError("the lab %r also runs %s; `lab.py down --lab %s` first to change its"
                            " nodes" % (args.lab, ", ".join(sorted(extra)), args.lab))
@@ -808,7 +815,7 @@ def cmd_up(args):
                 save_lab(args.lab, lab)
             # Hosts files of already running nodes are not rewritten: they know
             # their peers by address, and names only matter for new nodes.
-            wait_ssh([lab["nodes"][n] for n, _ in wanted], key, args.timeout)
+            wait_ssh([lab["nodes"][n] for n, _kind in wanted], key, args.timeout)
         except BaseException:
             for node in started:
                 stop_node(node)
@@ -829,8 +836,8 @@ def cmd_up(args):
                                         ("ipv4", "ipv6", "kind", "disks")}
                                     for n, node in lab["nodes"].items()}},
                          indent=2, sort_keys=True))
-        log("lab %s up: %s" % (args.lab, ", ".join("%s %s" % (n["name"], n["ipv4"])
-                                                  for n in lab["nodes"].values())))
+        summary = ", ".join("%s %s" % (n["name"], n["ipv4"]) for n in lab["nodes"].values())
+        log("lab %s up: %s" % (args.lab, summary))
 
 
 def cmd_down(args):
@@ -902,7 +909,7 @@ def cmd_ssh(args):
 
 def main(argv=None):
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     sub = parser.add_subparsers(dest="command", required=True)
     key_dir = os.path.join(repo, ".lab")
 
