@@ -257,9 +257,9 @@ def check_storage(request, inspector):
         grow = wanted - (current["size"] if current else 0)
         if current and grow < 0:
             if -grow >= vg["extent"]:
-                problems.append("LV %s is %s; the requested size %s (%s) would shrink it, which this role never "
-                                "does: set at least %s" % (key, human(current["size"]), vol["size"], human(wanted),
-                                                          human(current["size"])))
+                problems.append(
+                    "LV %s is %s; the requested size %s (%s) would shrink it, which this role never does: "
+                    "set at least %s" % (key, human(current["size"]), vol["size"], human(wanted), human(current["size"])))
             continue
         if grow > vg["free"]:
             problems.append("LV %s: %s %s needs %s but VG %s has only %s free (VG size %s)" % (
