@@ -76,7 +76,16 @@ class BlockInspector:
         rc, out, err = self.run(["lsblk", "--json", "--bytes", "--output", "PATH,TYPE,SIZE", path])
         if rc != 0:
             return {"path": path, "exists": True, "block": False, "error": (err or out).strip()}
-        tree = json.loads(out)["blockdevices"][0]
+        entries = json.loads(out)["blockdevices"]
+        tree = entries[0]
+        # lsblk lists the device's descendants flat after it (or nested
+        # under "children" with --tree); partitions are what matter here.
+        descendants = list(entries[1:])
+        pending = list(tree.get("children") or [])
+        while pending:
+            node = pending.pop(0)
+            descendants.append(node)
+            pending.extend(node.get("children") or [])
         rc, out, dummy = self.run(["blkid", "--probe", "--output", "export", path])
         probe = dict(line.split("=", 1) for line in out.splitlines() if "=" in line) if rc == 0 else {}
         return {
@@ -88,7 +97,7 @@ class BlockInspector:
             "fstype": probe.get("TYPE", ""),
             "uuid": probe.get("UUID", ""),
             "pttype": probe.get("PTTYPE", ""),
-            "children": [child["path"] for child in tree.get("children") or []],
+            "children": [d["path"] for d in descendants if d.get("type") == "part"],
             "realpath": self.realpath(path),
         }
 
@@ -248,9 +257,9 @@ def check_storage(request, inspector):
         grow = wanted - (current["size"] if current else 0)
         if current and grow < 0:
             if -grow >= vg["extent"]:
-                problems.append("LV %s is %s; the requested size %s (%s) would shrink it, which this role never "
-                                "does: set at least %s" % (key, human(current["size"]), vol["size"], human(wanted),
-                                                          human(current["size"])))
+                problems.append(
+                    "LV %s is %s; the requested size %s (%s) would shrink it, which this role never does: "
+                    "set at least %s" % (key, human(current["size"]), vol["size"], human(wanted), human(current["size"])))
             continue
         if grow > vg["free"]:
             problems.append("LV %s: %s %s needs %s but VG %s has only %s free (VG size %s)" % (

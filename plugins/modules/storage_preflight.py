@@ -15,14 +15,18 @@ description:
   - Returns every problem found (missing device, foreign filesystem or VG, shrink, not enough space,
     occupied or non-empty mount point), each naming the device and the numbers, and fails when
     there is one. Never changes anything.
-author: homelab.k3s
+author:
+  - homelab.k3s maintainers (@homelab-k3s)
 attributes:
   check_mode:
     support: full
+    description: The module only reads; it runs the same in check mode.
   diff_mode:
     support: none
+    description: Nothing is changed, so there is no diff.
   idempotent:
     support: full
+    description: Reading the node twice gives the same answer.
 options:
   volume_groups:
     description: VGs, each with C(name) and C(devices) (list of device paths).

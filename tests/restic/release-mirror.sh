@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # Test stand-in for restic's GitHub releases (unreachable here): Debian's
 # restic 0.14.0 binary re-packed as restic_0.14.0_linux_amd64.bz2 with a
 # SHA256SUMS file, served over HTTP on the lab bridge address. A second

@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # Test stand-in for an S3 server: moto's S3 API on the lab bridge address.
 #   tests/s3/moto-server.sh start|stop|url [ADDRESS [PORT]]
 # moto lives in its own venv (see tests/requirements-moto.txt), created once

@@ -147,3 +147,19 @@ def test_plain_disk_partitioning():
     foreign = FakeInspector(devices={"/dev/vde": {"pttype": "dos", "children": ["/dev/vde1", "/dev/vde2"]}})
     out = check_storage(request(devices=[], plain=[{"device": "/dev/vde", "partition": True}]), foreign)
     assert "device /dev/vde holds a dos partition table with /dev/vde1, /dev/vde2" in out["problems"][0]
+
+
+def test_inspector_reads_lsblk_flat_and_nested():
+    from ansible_collections.homelab.k3s.plugins.module_utils.storage_preflight import BlockInspector
+    flat = ('{"blockdevices": [{"path": "/dev/vde", "type": "disk", "size": 2048},'
+            ' {"path": "/dev/vde1", "type": "part", "size": 1024}]}')
+    nested = ('{"blockdevices": [{"path": "/dev/vde", "type": "disk", "size": 2048, "children":'
+              ' [{"path": "/dev/vde1", "type": "part", "size": 1024}]}]}')
+    for lsblk in (flat, nested):
+        def run(argv, out=lsblk):
+            if argv[0] == "lsblk":
+                return 0, out, ""
+            return 0, "DEVNAME=/dev/vde\nPTTYPE=gpt\n", ""
+        insp = BlockInspector(run, lambda p: True, lambda p: p, lambda p: [], lambda p: "")
+        dev = insp.device("/dev/vde")
+        assert dev["children"] == ["/dev/vde1"] and dev["pttype"] == "gpt" and dev["size"] == 2048
