@@ -1,0 +1,42 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, homelab.k3s maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Documentation: network_plan.yml, network_plan_problems.yml (sidecar files).
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+from ansible.errors import AnsibleFilterError
+from ansible.module_utils.common.text.converters import to_native
+
+from ansible_collections.homelab.k3s.plugins.module_utils.network_plan import (
+    MissingNetaddrError,
+    NetworkPlanError,
+    network_problems,
+    plan_network,
+)
+
+
+def network_plan(network, nodes):
+    """The K3s/Cilium network plan of ``network`` for ``nodes`` (host -> node IPs)."""
+    try:
+        return plan_network(network, nodes)
+    except (NetworkPlanError, MissingNetaddrError) as exc:
+        raise AnsibleFilterError(to_native(exc))
+
+
+def network_plan_problems(network, nodes):
+    """Every problem network_plan would report, as a list (empty when sound)."""
+    try:
+        return network_problems(network, nodes)
+    except MissingNetaddrError as exc:
+        raise AnsibleFilterError(to_native(exc))
+
+
+class FilterModule(object):
+
+    def filters(self):
+        return {
+            'network_plan': network_plan,
+            'network_plan_problems': network_plan_problems,
+        }
