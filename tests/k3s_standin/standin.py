@@ -56,7 +56,8 @@ ARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm"}
 def record(event, **fields):
     """Append one event (JSON line, epoch and ISO time) to the event log."""
     now = time.time()
-    entry = dict(fields, ts=now, time=time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + "%.3fZ" % (now % 1),
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + ".%03dZ" % int((now % 1) * 1000)
+    entry = dict(fields, ts=now, time=stamp,
                  event=event, node=socket.gethostname(), pid=os.getpid(), version=VERSION)
     os.makedirs(os.path.dirname(EVENT_LOG), exist_ok=True)
     with open(EVENT_LOG, "a") as log:
@@ -304,6 +305,7 @@ class Node:
         ca_pem = self.start_api(token)
         if self.role == "server":
             self.write_server_files(token, ca_pem)
+            os.makedirs(os.path.join(DATA_DIR, "server", "manifests"), exist_ok=True)
         deadline = time.time() + 60
         while True:
             try:
