@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The few ``k3s kubectl`` commands the roles use, for the K3s stand-in.
 
-``get --raw PATH``; ``get nodes|node [NAME] -o json``; ``cordon NAME``; ``uncordon NAME``;
+``get --raw PATH``; ``get nodes|node [NAME] -o json``; ``delete node NAME``; ``cordon NAME``;
+``uncordon NAME``;
 ``drain NAME [--ignore-daemonsets] [--delete-emptydir-data] [--timeout=T] [--force]`` (the emulator
 runs no Pods, so a drain only cordons). Anything else exits 1 saying it is not implemented.
 """
@@ -44,6 +45,10 @@ def kubectl(argv):
             names = [w for w in words[2:] if w not in ("-o", "json")]
             result = api.get("/api/v1/nodes/" + names[0]) if names else api.get("/api/v1/nodes")
             print(json.dumps(result, indent=2))
+            return 0
+        if words[:2] in (["delete", "node"], ["delete", "nodes"]) and len(words) == 3:
+            api.call("DELETE", "/api/v1/nodes/" + words[2])
+            print('node "%s" deleted' % words[2])
             return 0
         if words[:1] in (["cordon"], ["uncordon"], ["drain"]) and len(words) == 2:
             api.merge_patch("/api/v1/nodes/" + words[1], {"spec": {"unschedulable": words[0] != "uncordon"}})
