@@ -12,8 +12,8 @@
 ``max_servers_down``   most servers down at the same moment (must stay <= 1)
 ``overlaps``           pairs of servers down at the same time, with the interval
 ``joined_in_order``    each server's first start came after the previous server's first ready
-``agents_after_servers`` version -> the agents (re)started for that version only after every
-                       server was ready with it
+``agents_after_servers`` version -> every agent first started that version only after every
+                       server was first ready with it (join after servers; upgrade after servers)
 """
 
 from __future__ import (absolute_import, division, print_function)
@@ -87,13 +87,21 @@ def joined_in_order(events, servers):
     return True
 
 
+def _first(events, node, event, version):
+    for entry in events:
+        if entry["node"] == node and entry["event"] == event and entry["version"] == version:
+            return entry["ts"]
+    return None
+
+
 def agents_after_servers(events, servers, agents):
+    """version -> every agent first started it after every server was first ready with it."""
     result = {}
     for version in sorted({e["version"] for e in events if e["event"] == "start"}):
-        server_ready = [e["ts"] for e in events if e["event"] == "ready" and e["node"] in servers
-                        and e["version"] == version]
-        agent_starts = [e["ts"] for e in events if e["event"] == "start" and e["node"] in agents
-                        and e["version"] == version]
+        server_ready = [_first(events, s, "ready", version) for s in servers]
+        agent_starts = [_first(events, a, "start", version) for a in agents]
+        server_ready = [t for t in server_ready if t is not None]
+        agent_starts = [t for t in agent_starts if t is not None]
         if server_ready and agent_starts:
             result[version] = min(agent_starts) > max(server_ready)
     return result

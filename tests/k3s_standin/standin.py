@@ -297,10 +297,21 @@ class Node:
                     raise
 
     # -- life cycle ----------------------------------------------------------
+    def wait_for_signal(self):
+        """Stop on SIGTERM/SIGINT and record who sent it (pid and command line)."""
+        info = signal.sigwaitinfo({signal.SIGTERM, signal.SIGINT})
+        try:
+            with open("/proc/%d/cmdline" % info.si_pid, "rb") as handle:
+                sender = handle.read().replace(b"\0", b" ").decode(errors="replace").strip()
+        except OSError:
+            sender = ""
+        record("signal", role=self.role, signal=info.si_signo, sender_pid=info.si_pid, sender=sender)
+        self.stopping.set()
+
     def run(self):
         record("start", role=self.role, argv=self.argv, config=self.config)
-        signal.signal(signal.SIGTERM, lambda *_: self.stopping.set())
-        signal.signal(signal.SIGINT, lambda *_: self.stopping.set())
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
+        threading.Thread(target=self.wait_for_signal, daemon=True).start()
         token = self.token()
         ca_pem = self.start_api(token)
         if self.role == "server":

@@ -51,6 +51,12 @@ def test_early_join_and_early_agent_are_caught():
     assert result["agents_after_servers"] == {"v1": False}
 
 
+def test_later_restarts_of_the_same_version_do_not_count():
+    relabel = SERIAL[:6] + [ev(7, "s1", "stop"), ev(7.5, "s1", "start"), ev(8, "s1", "ready"),
+                            ev(8.5, "a1", "stop"), ev(9, "a1", "start"), ev(9.5, "a1", "ready")]
+    assert events.report(relabel, ["s1", "s2"], ["a1"])["agents_after_servers"] == {"v1": True}
+
+
 def test_a_server_still_down_counts_as_down():
     result = events.report(SERIAL[:6] + [ev(20, "s1", "stop")], ["s1", "s2"], ["a1"])
     assert result["down"]["s1"] == [[20, None]]
