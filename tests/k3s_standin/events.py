@@ -68,7 +68,8 @@ def max_down(events, servers):
             points.append((start, 1))
             points.append((end if end is not None else float("inf"), -1))
     most = current = 0
-    for _, delta in sorted(points, key=lambda p: (p[0], p[1])):
+    for point in sorted(points):
+        delta = point[1]
         current += delta
         most = max(most, current)
     return most

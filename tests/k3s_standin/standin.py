@@ -213,12 +213,12 @@ class Node:
             if not self.config.get("datastore-endpoint"):
                 labels["node-role.kubernetes.io/etcd"] = "true"
         for item in as_list(self.config.get("node-label")):
-            key, _, value = item.partition("=")
+            key, value = (item.split("=", 1) + [""])[:2]
             labels[key] = value
         taints = []
         for item in as_list(self.config.get("node-taint")):
-            keyvalue, _, effect = item.partition(":")
-            key, _, value = keyvalue.partition("=")
+            keyvalue, effect = (item.split(":", 1) + [""])[:2]
+            key, value = (keyvalue.split("=", 1) + [""])[:2]
             taints.append({"key": key, "value": value, "effect": effect} if value else {"key": key, "effect": effect})
         return {"apiVersion": "v1", "kind": "Node",
                 "metadata": {"name": self.name, "labels": labels, "annotations": {
@@ -361,9 +361,11 @@ def _b64(text):
 def _host_port(url):
     rest = url.split("://", 1)[-1].split("/", 1)[0]
     if rest.startswith("["):
-        host, _, port = rest[1:].partition("]:")
+        host, port = (rest[1:].split("]:", 1) + [""])[:2]
+    elif rest.count(":") == 1:
+        host, port = rest.split(":")
     else:
-        host, _, port = rest.rpartition(":") if rest.count(":") == 1 else (rest, "", "")
+        host, port = rest, ""
     return host, int(port or 443)
 
 
@@ -376,7 +378,7 @@ def _forward(listen_port, host, port, stopping):
     server.settimeout(1.0)
     while not stopping.is_set():
         try:
-            client, _ = server.accept()
+            client = server.accept()[0]
         except socket.timeout:
             continue
         try:
