@@ -40,8 +40,18 @@ collection-link:
 	@[ -L .cache/collections/ansible_collections/homelab/k3s ] || \
 		ln -s $(CURDIR) .cache/collections/ansible_collections/homelab/k3s
 
-lab-up: deps collection-link
-	$(LAB) up --lab lab --nodes $(LAB_NODES) --servers $(LAB_SERVERS) --inventory $(INVENTORY)
+# The lab cannot download K3s: its nodes run the K3s stand-in (tests/k3s_standin,
+# NOT K3s) from a local mirror, with the stand-in's Python library bound in.
+STANDIN := .cache/k3s-standin
+STANDIN_VERSION := v1.34.2+k3s1
+
+$(STANDIN)/.built: tests/k3s_standin/build_mirror.py tests/k3s_standin/requirements.txt
+	$(VENV)/bin/python tests/k3s_standin/build_mirror.py --out $(STANDIN) --version=$(STANDIN_VERSION)
+	touch $@
+
+lab-up: deps venv collection-link $(STANDIN)/.built
+	$(LAB) up --lab lab --nodes $(LAB_NODES) --servers $(LAB_SERVERS) --inventory $(INVENTORY) \
+		--bind-ro $(CURDIR)/tests:/opt/k3s-standin/src --bind-ro $(CURDIR)/$(STANDIN)/pylib:/opt/k3s-standin/pylib
 
 lab-down:
 	$(LAB) down --lab lab

@@ -437,11 +437,35 @@ def used_indexes():
 
 
 def allocate_indexes(count):
+    """Free host indexes, handed out round-robin after the last one given.
+
+    A freshly stopped node's address is not reused at once: the host's
+    neighbour cache and SSH control masters may still point at the old node.
+    """
     used = used_indexes()
-    free = [i for i in range(FIRST_HOST_INDEX, LAST_HOST_INDEX) if i not in used]
+    span = list(range(FIRST_HOST_INDEX, LAST_HOST_INDEX))
+    start = 0
+    with contextlib.suppress(OSError, ValueError):
+        with open(os.path.join(RUN_DIR, "last-index")) as fh:
+            start = span.index(int(fh.read().strip())) + 1
+    ordered = span[start:] + span[:start]
+    free = [i for i in ordered if i not in used]
     if len(free) < count:
         raise LabError("no free addresses left on the lab bridge for %d more nodes" % count)
+    if count:
+        with open(os.path.join(RUN_DIR, "last-index"), "w") as fh:
+            fh.write(str(free[count - 1]))
     return free[:count]
+
+
+def forget_address(ipv4, ipv6):
+    """Drop what the host remembers about a node address: neighbour entries and
+    Ansible's SSH control masters (their path hashes user, host and port)."""
+    for addr in (ipv4, ipv6):
+        run(["ip", "neigh", "flush", "to", addr, "dev", BRIDGE], check=False, capture=True)
+    control_path = os.path.join(os.path.expanduser("~"), ".ansible", "cp", "%C")
+    run(["ssh", "-o", "ControlPath=" + control_path, "-O", "exit", "-p", "22", "root@" + ipv4],
+        check=False, capture=True)
 
 
 def lab_key(key_dir):
@@ -681,6 +705,8 @@ def stop_node(node):
             run(["ip", "link", "delete", link], check=False, capture=True)
     for path in node.get("cgroups", []):
         remove_cgroup_tree(path)
+    if bridge_exists():
+        forget_address(node["ipv4"], node["ipv6"])
     shutil.rmtree(node_dir, ignore_errors=True)
 
 
@@ -801,6 +827,7 @@ def cmd_up(args):
         try:
             for name, kind in new:
                 node = lab["nodes"][name]
+                forget_address(node["ipv4"], node["ipv6"])
                 files = node_files(node, lab, shared, pubkey)
                 if kind == "container":
                     os.makedirs(os.path.join(node["dir"], "upper"), exist_ok=True)
@@ -863,6 +890,8 @@ def cmd_down(args):
                 os.rmdir(NODES_DIR)
             with contextlib.suppress(OSError):
                 os.rmdir(labs_dir())
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(RUN_DIR, "last-index"))
 
 
 def cmd_status(args):
