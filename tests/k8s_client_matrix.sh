@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run the unit and contract tests with the oldest supported kubernetes client.
+# Run the Kubernetes modules' unit and contract tests with the oldest supported kubernetes client.
 # The newest (requirements.txt pin) is what the main venv runs.
 #
 # usage: tests/k8s_client_matrix.sh [VENV_DIR] [-- extra pytest args]
@@ -26,4 +26,5 @@ fi
 "${VENV}/bin/python" -c "import kubernetes; print('kubernetes client', kubernetes.__version__)"
 cd "${ROOT}"
 exec "${VENV}/bin/python" -m pytest -q -p no:cacheprovider \
-    tests/unit tests/integration/test_k8s_emulator_contract.py tests/integration/test_module_utils_contract.py "$@"
+    tests/unit/plugins/module_utils/test_cluster_lock.py tests/unit/plugins/module_utils/test_crd_wait.py \
+    tests/integration/test_k8s_emulator_contract.py tests/integration/test_module_utils_contract.py "$@"
