@@ -957,7 +957,8 @@ def main(argv=None):
     up.add_argument("--inventory", help="write an Ansible inventory for the lab to this file")
     up.add_argument("--bind-ro", action="append", type=lambda s: tuple(s.split(":", 1)),
                     metavar="SRC:DST", help="bind a host directory read-only into every new node")
-    up.add_argument("--timeout", type=int, default=180, help="seconds to wait for SSH")
+    up.add_argument("--timeout", type=int, default=600,
+                    help="seconds to wait for SSH at most (a TCG VM on a loaded machine is slow)")
     up.add_argument("--key-dir", default=key_dir, help=argparse.SUPPRESS)
     up.set_defaults(func=cmd_up)
 
