@@ -9,7 +9,7 @@ LAB_NODES ?= 3
 LAB_SERVERS ?= 1
 INVENTORY := inventories/lab/hosts.yml
 DEB_PACKAGES := systemd-container mmdebstrap apt-cacher-ng qemu-system-x86 qemu-utils \
-	e2fsprogs iproute2 openssh-client sshpass rsync git python3-venv
+	e2fsprogs iproute2 openssh-client sshpass rsync git python3-venv curl bzip2
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
