@@ -182,9 +182,20 @@ def check_storage(request, inspector):
             return False
         return True
 
+    seen_devices = {}
+
+    def claim(path, role):
+        """Take a device for one role: refuse a device listed twice, then check it.
+        Returns the inspected device, or None (the problem is recorded)."""
+        if path in seen_devices:
+            problems.append("device %s is listed twice (%s and %s)" % (path, seen_devices[path], role))
+            return None
+        seen_devices[path] = role
+        dev = inspector.device(path)
+        return dev if usable(dev, role) else None
+
     # Volume groups and their devices.
     vg_capacity = {}
-    seen_devices = {}
     for vg in vgs_req:
         name = vg["name"]
         existing = lvm["vgs"].get(name)
@@ -193,12 +204,8 @@ def check_storage(request, inspector):
         free = existing["free"] if existing else 0
         for path in vg["devices"]:
             role = "PV of VG %s" % name
-            if path in seen_devices:
-                problems.append("device %s is listed twice (%s and %s)" % (path, seen_devices[path], role))
-                continue
-            seen_devices[path] = role
-            dev = inspector.device(path)
-            if not usable(dev, role):
+            dev = claim(path, role)
+            if dev is None:
                 continue
             owner = lvm["pvs"].get(dev["realpath"])
             if owner == name:
@@ -280,12 +287,8 @@ def check_storage(request, inspector):
     for disk in plain:
         path = disk["device"]
         role = "plain disk for %s" % disk.get("mount", "?")
-        if path in seen_devices:
-            problems.append("device %s is listed twice (%s and %s)" % (path, seen_devices[path], role))
-            continue
-        seen_devices[path] = role
-        dev = inspector.device(path)
-        if not usable(dev, role):
+        dev = claim(path, role)
+        if dev is None:
             continue
         target = dev
         if disk.get("partition"):
