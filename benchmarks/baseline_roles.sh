@@ -5,7 +5,8 @@
 # The lab is always taken down at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH=$PWD/.venv/bin:/work/main/.venv/bin:$PATH
+export PATH=$PWD/.venv/bin:$PATH
+[ -x .venv/bin/ansible-playbook ] || { echo "no .venv in this checkout: run 'make venv' first" >&2; exit 1; }
 export ANSIBLE_CONFIG=$PWD/ansible.cfg
 LAB=bench
 work=$(mktemp -d)

@@ -2,16 +2,17 @@
 # Test stand-in for an S3 server: moto's S3 API on the lab bridge address.
 #   tests/s3/moto-server.sh start|stop|url [ADDRESS [PORT]]
 # moto lives in its own venv (see tests/requirements-moto.txt), created once
-# under /work/main/.cache/venv-moto (override: HOMELAB_MOTO_VENV).
+# on demand under the checkout's own .cache/venv-moto (override: HOMELAB_MOTO_VENV).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-venv="${HOMELAB_MOTO_VENV:-/work/main/.cache/venv-moto}"
+venv="${HOMELAB_MOTO_VENV:-$root/.cache/venv-moto}"
 addr="${2:-10.213.0.1}"
 port="${3:-19430}"
 state="$root/.cache/moto-$addr-$port"
 
 ensure_venv() {
+    mkdir -p "$(dirname "$venv")"
     exec 9>"$venv.lock"
     flock 9
     if [ ! -x "$venv/bin/moto_server" ]; then
