@@ -36,21 +36,24 @@ def flags_for(role):
 def type_problem(name, kind, value, origin):
     """None, or why ``value`` is not a valid ``kind`` (urfave/cli parses flag values with Go's strconv)."""
     where = " (%s)" % origin if origin else ""
+    secret = any(word in name for word in ("token", "secret", "access-key", "vpn-auth"))
+    text = str(value).lower() if isinstance(value, bool) else str(value)
+    shown = "<redacted>" if secret else value      # never a secret in the journal
+    shown_text = "<redacted>" if secret else text
     if kind == "slice":
         items = value if isinstance(value, list) else [value]
         for item in items:
             if isinstance(item, (dict, list)) or item is None:
-                return "invalid value %r for flag -%s%s: a string or a list of strings" % (value, name, where)
+                return "invalid value %r for flag -%s%s: a string or a list of strings" % (shown, name, where)
         return None
     if isinstance(value, (dict, list)) or value is None:
-        return "invalid value %r for flag -%s%s: one %s value expected" % (value, name, where, kind)
-    text = str(value).lower() if isinstance(value, bool) else str(value)
+        return "invalid value %r for flag -%s%s: one %s value expected" % (shown, name, where, kind)
     if kind == "bool" and text not in GO_BOOL:
-        return 'invalid boolean value "%s" for -%s%s: parse error' % (text, name, where)
+        return 'invalid boolean value "%s" for -%s%s: parse error' % (shown_text, name, where)
     if kind == "int" and (isinstance(value, bool) or not re.match(r"^[-+]?\d+$", text)):
-        return 'invalid value "%s" for flag -%s%s: parse error' % (text, name, where)
+        return 'invalid value "%s" for flag -%s%s: parse error' % (shown_text, name, where)
     if kind == "duration" and not GO_DURATION.match(text):
-        return 'invalid value "%s" for flag -%s%s: parse error (a Go duration such as 5m0s)' % (text, name, where)
+        return 'invalid value "%s" for flag -%s%s: parse error (a Go duration such as 5m0s)' % (shown_text, name, where)
     return None
 
 
