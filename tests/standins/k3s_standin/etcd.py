@@ -187,8 +187,10 @@ class EtcdMember:
                 "--logger", "zap", "--log-level", "warn"]
         with open(os.path.join(self.dir, "config"), "w") as handle:
             json.dump({"name": self.name, "client-url": self.client_url, "peer-url": self.peer_url}, handle)
+        # etcd would tell systemd READY=1 itself: only the stand-in may (the unit is Type=notify).
+        env = {k: v for k, v in os.environ.items() if k != "NOTIFY_SOCKET"}
         self.process = subprocess.Popen(args, preexec_fn=_die_with_parent,  # pylint: disable=subprocess-popen-preexec-fn
-                                        stdin=subprocess.DEVNULL)
+                                        stdin=subprocess.DEVNULL, env=env)
         return self.process
 
     def wait_serving(self, timeout=60.0, stop=None):
