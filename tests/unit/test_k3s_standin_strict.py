@@ -266,3 +266,25 @@ def test_refused_config_exits_non_zero_with_the_reason(tmp_path):
     assert "level=fatal" in result.stderr and "Unknown flag --cluster-inits" in result.stderr
     events = (root / "var" / "log" / "k3s-standin" / "events.jsonl").read_text()
     assert '"exit-error"' in events
+
+
+def test_the_api_refuses_an_invalid_pool_with_422():
+    from k8s_emulator.store import ObjectStore  # pylint: disable=import-outside-toplevel
+    store = ObjectStore()
+    for kind in charts.KINDS:
+        store.validators[kind] = charts.check_document
+    store.create("apiextensions.k8s.io", "customresourcedefinitions", None, {
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "ciliumloadbalancerippools.cilium.io"},
+        "spec": {"group": "cilium.io", "scope": "Cluster",
+                 "names": {"plural": "ciliumloadbalancerippools", "kind": "CiliumLoadBalancerIPPool"},
+                 "versions": [{"name": "v2", "served": True, "storage": True}]}})
+    store.create("cilium.io", "ciliumloadbalancerippools", None, POOL, "v2")
+    with pytest.raises(ApiError) as failed:
+        store.patch("cilium.io", "ciliumloadbalancerippools", None, "p", {"spec": {"blocks": [{"cidr": "bad"}]}},
+                    "application/merge-patch+json", "v2")
+    assert failed.value.code == 422 and 'CiliumLoadBalancerIPPool.cilium.io "p" is invalid' in failed.value.message
+    with pytest.raises(ApiError) as failed:
+        store.create("cilium.io", "ciliumloadbalancerippools", None,
+                     dict(with_spec(POOL, cidrs=[]), metadata={"name": "q"}), "v2")
+    assert failed.value.code == 422 and 'unknown field "cidrs"' in failed.value.message

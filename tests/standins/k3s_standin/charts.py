@@ -109,6 +109,9 @@ CHECKS = {("cilium.io", "CiliumLoadBalancerIPPool"): check_pool,
           ("helm.cattle.io", "HelmChart"): check_helmchart}
 
 
+KINDS = tuple(kind for dummy, kind in CHECKS)
+
+
 def check_document(doc):
     """Problems of one manifest document (empty when K3s/Cilium would accept it)."""
     group = str(doc.get("apiVersion", "")).rpartition("/")[0]

@@ -452,6 +452,8 @@ class Node:
             db = os.path.join(self.server_dir, "db")
             os.makedirs(db, exist_ok=True)
             self.store = ObjectStore(establish_delay=2.0, state_file=os.path.join(db, "standin-state.json"))
+        for kind in charts.KINDS:
+            self.store.validators[kind] = charts.check_document
         cert, key = self.certificate()
         self.emulator = EmulatorThread(host=self.bind, port=self.port, token=token_password, tls_cert=cert,
                                        tls_key=key, store=self.store, routes=self.routes()).__enter__()
