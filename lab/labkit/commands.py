@@ -16,7 +16,7 @@ from .image import build_image
 from .inventory import write_inventory
 from .network import allocate_indexes, bridge_exists, ensure_shared, teardown_shared
 from .nodes import lab_key, node_files, ssh_cmd, wait_ssh, write_files
-from .power import (node_init, node_state, power_off, power_on, pull_plug, release, remove,
+from .power import (node_booting_or_running, node_init, node_state, power_off, power_on, pull_plug, release, remove,
                     request_poweroff, wait_off)
 from .state import (delete_lab_state, global_lock, labs_dir, load_labs, load_shared, save_lab)
 from .vm import seed_disk
@@ -183,7 +183,7 @@ def cmd_up(args):
     try:
         # Hosts files of already running nodes are not rewritten: they know
         # their peers by address, and names only matter for new nodes.
-        wait_ssh(list(lab["nodes"].values()), key, args.timeout, alive=node_init)
+        wait_ssh(list(lab["nodes"].values()), key, args.timeout, alive=node_booting_or_running)
     except BaseException:
         with global_lock():
             undo_boot(lab, to_boot, new)
@@ -364,6 +364,6 @@ def cmd_start(args):
                 booted.append(node)
             save_lab(lab_name, labs[lab_name])
     key = lab_key(args.key_dir)
-    wait_ssh(booted, key, args.timeout, alive=node_init)
+    wait_ssh(booted, key, args.timeout, alive=node_booting_or_running)
     for node in booted:
         log("node %s running again on %s" % (node["name"], node["ipv4"]))

@@ -8,15 +8,17 @@ import subprocess
 import sys
 import time
 
+# A second, separate lab instance on the same machine (its own state, bridge,
+# proxy and cgroups; used by benchmarks/lab_apt_update.py) sets these.
 RUN_DIR = os.environ.get("HOMELAB_LAB_RUN_DIR", "/run/homelab-k3s-lab")
 CACHE_DIR = os.environ.get("HOMELAB_LAB_CACHE_DIR", "/var/cache/homelab-k3s-lab")
 NODES_DIR = os.environ.get("HOMELAB_LAB_NODES_DIR", "/var/lib/homelab-k3s-lab/nodes")
-BRIDGE = "hlk3s0"
+BRIDGE = os.environ.get("HOMELAB_LAB_BRIDGE", "hlk3s0")
 DEFAULT_SUBNET4 = "10.213.0.0/24"
 DEFAULT_SUBNET6 = "fd42:6b33:2e00::/64"
 ACNG_PORT = 3142
 CGROUP_ROOTS = ("/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified")
-CGROUP_PARENT = "homelab-k3s-lab"
+CGROUP_PARENT = os.environ.get("HOMELAB_LAB_CGROUP", "homelab-k3s-lab")
 FIRST_HOST_INDEX = 10
 LAST_HOST_INDEX = 250
 SUITE = "bookworm"

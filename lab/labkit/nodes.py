@@ -9,7 +9,27 @@ import time
 
 from .aptproxy import node_apt_conf
 from .cgroups import cgroup_paths, cgroup_pids, ns_pids
-from .common import BRIDGE, NODES_DIR, LabError, pid_alive, run
+from .common import BRIDGE, NODES_DIR, LabError, log, pid_alive, run
+
+
+# Every node's systemd, journald, networkd, logind... take inotify instances,
+# all counted against root on the host: Debian's default of 128 ends at about
+# 18 running nodes machine-wide, and the next node's systemd dies at boot
+# ("Failed to allocate manager object: Too many open files").
+INOTIFY_LIMITS = {"/proc/sys/fs/inotify/max_user_instances": 1024,
+                  "/proc/sys/fs/inotify/max_user_watches": 524288}
+
+
+def ensure_host_limits():
+    """Raise (never lower) the host's inotify limits to what many nodes need."""
+    for path, wanted in INOTIFY_LIMITS.items():
+        with open(path) as fh:
+            current = int(fh.read().strip())
+        if current < wanted:
+            with open(path, "w") as fh:
+                fh.write(str(wanted))
+            log("raised %s from %d to %d for the lab's nodes"
+                % (path.replace("/proc/sys/", "").replace("/", "."), current, wanted))
 
 
 def lab_key(key_dir):

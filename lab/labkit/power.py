@@ -14,7 +14,7 @@ import time
 from .cgroups import cgroup_pids, kill_cgroups, remove_cgroup_tree
 from .common import log, pid_alive, run
 from .network import bridge_exists, forget_address
-from .nodes import container_init, kill_container, poweroff_container, start_container
+from .nodes import container_init, ensure_host_limits, kill_container, poweroff_container, start_container
 from .vm import kill_vm, poweroff_vm, qemu_pid, start_vm
 
 
@@ -28,6 +28,12 @@ def node_processes(node):
 def node_init(node):
     """The process whose life is the node's: its init, or QEMU for the VM."""
     return container_init(node) if node["kind"] == "container" else qemu_pid(node)
+
+
+def node_booting_or_running(node):
+    """The node's init runs, or its nspawn/QEMU still starts it."""
+    return bool(node_init(node) or (pid_alive(node.get("pid"))
+                                    and node["pid"] in node_processes(node)))
 
 
 def node_state(node):
@@ -51,6 +57,7 @@ def power_on(node):
     """Boot a node from its disk (a new node or one that is off)."""
     forget_address(node["ipv4"], node["ipv6"])
     if node["kind"] == "container":
+        ensure_host_limits()
         start_container(node)
     else:
         start_vm(node)
@@ -97,6 +104,8 @@ def release(node):
             run(["ip", "link", "delete", link], check=False, capture=True)
     for path in node.get("cgroups", []):
         remove_cgroup_tree(path)
+    if bridge_exists():
+        forget_address(node["ipv4"], node["ipv6"])
     node.update({"pid": None, "init_pid": None, "power": "off"})
 
 

@@ -26,6 +26,24 @@ pytestmark = pytest.mark.skipif(
     reason="the lab needs root and systemd-nspawn")
 
 
+POWER_TASKS = os.path.join(ROOT, "molecule", "_shared", "tasks", "lab_power.yml")
+
+
+def power_playbook(tmp_path, action, nodes):
+    """Run molecule/_shared/tasks/lab_power.yml as a scenario's playbook would."""
+    play = tmp_path / "power.yml"
+    play.write_text(json.dumps([{
+        "name": "Lab power", "hosts": "localhost", "gather_facts": False,
+        "tasks": [{"name": "Power", "ansible.builtin.include_tasks": POWER_TASKS,
+                   "vars": {"lab_power_action": action, "lab_power_nodes": nodes}}]}]))
+    env = dict(os.environ, MOLECULE_PROJECT_DIRECTORY=ROOT,
+               ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
+               PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
+    return subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
+                           str(play)], capture_output=True, text=True, check=False, env=env,
+                          timeout=300)
+
+
 def lab(*args, user=None):
     cmd = LAB + list(args)
     if user:
@@ -88,8 +106,16 @@ def test_power_commands_need_root():
     assert "must run as root" in res.stderr
 
 
+@pytest.mark.parametrize("action, nodes", [("reboot", ["lt-1"]), ("stop", [])])
+def test_power_include_refuses_a_bad_request(tmp_path, action, nodes):
+    res = power_playbook(tmp_path, action, nodes)
+    assert res.returncode != 0
+    assert "lab_power_action must be stop, kill or start (got %s)" % action in res.stdout
+    assert "Lab power: " not in res.stdout  # lab.py never ran
+
+
 @pytest.mark.slow
-def test_power_cycles_keep_disk_and_address_and_down_leaves_nothing():
+def test_power_cycles_keep_disk_and_address_and_down_leaves_nothing(tmp_path):
     res = ok("up", "--lab", LAB_NAME, *["--node=%s" % n for n in NODES])
     addresses = json.loads(res.stdout)["nodes"]
     inits = set()
@@ -100,7 +126,8 @@ def test_power_cycles_keep_disk_and_address_and_down_leaves_nothing():
 
         # a clean poweroff: nothing of the node runs, the other node is untouched
         inits.add(info("lt-1")["init_pid"])
-        ok("stop", "lt-1")
+        res = power_playbook(tmp_path, "stop", ["lt-1"])  # as a Molecule scenario does
+        assert res.returncode == 0, res.stdout + res.stderr
         assert_off("lt-1")
         assert info("lt-2")["init_pid"] == other["init_pid"]
 
