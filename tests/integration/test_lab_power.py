@@ -156,6 +156,7 @@ def test_power_cycles_keep_disk_and_address_and_down_leaves_nothing(tmp_path):
         assert orphan["running"] and not orphan["supervisor"] and orphan["ssh"]
         assert "orphaned" in orphan["state"]
         inits.update({orphan["init_pid"], info("lt-1")["init_pid"]})
+        ok("kill", "lt-1")  # `down` after a pull of the plug, and of an orphaned node
     finally:
         down = lab("down", "--lab", LAB_NAME)
     assert down.returncode == 0, down.stderr
