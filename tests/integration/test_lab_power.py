@@ -26,11 +26,11 @@ pytestmark = pytest.mark.skipif(
     reason="the lab needs root and systemd-nspawn")
 
 
-POWER_TASKS = os.path.join(ROOT, "molecule", "_shared", "tasks", "lab_power.yml")
+POWER_TASKS = os.path.join(ROOT, "molecule", "_shared", "include", "lab_power.yml")
 
 
 def power_playbook(tmp_path, action, nodes):
-    """Run molecule/_shared/tasks/lab_power.yml as a scenario's playbook would."""
+    """Run molecule/_shared/include/lab_power.yml as a scenario's playbook would."""
     play = tmp_path / "power.yml"
     play.write_text(json.dumps([{
         "name": "Lab power", "hosts": "localhost", "gather_facts": False,
