@@ -61,6 +61,7 @@ WORKLOAD_KINDS = ("Deployment", "StatefulSet")
 FLUX_KINDS = (("kustomize.toolkit.fluxcd.io/v1", "Kustomization"),
               ("helm.toolkit.fluxcd.io/v2", "HelmRelease"))
 SERVER_ROLE_LABEL = "node-role.kubernetes.io/control-plane"
+STOP_ANNOTATION = "homelab.k3s/power-stop"
 NODE_ACTIONS = ("poweroff", "halt", "stop-k3s")
 TAINT_EFFECTS = ("NoSchedule", "NoExecute")
 
@@ -68,6 +69,7 @@ DEFAULTS = dict(
     lock_name="homelab-k3s-power",
     lock_namespace="kube-system",
     lock_ttl=7200,
+    startup_lock_ttl=900,
     force=False,
     etcd_snapshot=False,
     etcd_snapshot_name="homelab-pre-shutdown",
@@ -86,6 +88,7 @@ DEFAULTS = dict(
     drain_agents=True,
     drain_timeout=120,
     agents_stop_timeout=180,
+    follower_timeout=900,
     node_action="poweroff",
     k3s_killall="/usr/local/bin/k3s-killall.sh",
     servers=[],
@@ -111,6 +114,10 @@ class PowerError(Exception):
         self.report = report
 
 
+class PowerBusy(PowerError):
+    """Another run of the procedure (another way in) is at work right now."""
+
+
 def validate_settings(given):
     """Return complete settings or raise PowerError naming the field and the conflict."""
     settings = copy.deepcopy(DEFAULTS)
@@ -119,12 +126,12 @@ def validate_settings(given):
         raise PowerError("unknown setting(s): %s" % ", ".join(unknown))
     settings.update(dict((k, v) for k, v in (given or {}).items() if v is not None))
     s = settings
-    for key in ("lock_ttl", "pods_timeout", "volume_attachments_timeout", "drain_timeout",
+    for key in ("lock_ttl", "startup_lock_ttl", "follower_timeout", "pods_timeout", "volume_attachments_timeout", "drain_timeout",
                 "agents_stop_timeout", "servers_timeout", "nodes_timeout", "dns_timeout"):
         if not isinstance(s[key], (int, float)) or isinstance(s[key], bool) or s[key] < 0:
             raise PowerError("%s must be a number of seconds >= 0, got %r" % (key, s[key]))
-    if s["lock_ttl"] <= 0:
-        raise PowerError("lock_ttl must be > 0 seconds")
+    if s["lock_ttl"] <= 0 or s["startup_lock_ttl"] <= 0:
+        raise PowerError("lock_ttl and startup_lock_ttl must be > 0 seconds")
     if s["poll_interval"] <= 0 or s["max_poll_interval"] < s["poll_interval"]:
         raise PowerError("poll_interval must be > 0 and max_poll_interval >= poll_interval")
     if s["stateful_order"] not in ("first", "last"):
@@ -299,14 +306,18 @@ class ClusterPower(object):
     def _is_ours(self, info):
         return bool(info["holder"]) and info["holder"].startswith(HOLDER_PREFIX)
 
-    def _take_lock(self, purpose):
-        """Acquire the lock for this procedure (or resume it). Returns the record data.
+    def _take_lock(self, purpose, startup=False):
+        """Acquire the lock for this procedure (or resume it); returns changed.
 
-        Another power-procedure holder's lock is taken over (a crashed run, the
-        other way in, or a startup after a shutdown). Anyone else's lock that
-        is still held is refused unless ``force``.
+        Anyone else's lock that is still held is refused unless ``force``. The
+        lock of another run of this procedure (another way in: the controller,
+        a UPS on another server) is taken over when that run is finished with
+        the cluster or dead: for a shutdown when it reached phase ``nodes`` or
+        was a startup; for a startup when it was a shutdown; always when its
+        lease expired. Otherwise :class:`PowerBusy` is raised.
         """
         reason = "homelab.k3s cluster power: %s" % purpose
+        ttl = self.s["startup_lock_ttl"] if startup else self.s["lock_ttl"]
 
         def decide(record, info):
             if info["held"] and not self._is_ours(info) and not self.s["force"]:
@@ -314,10 +325,18 @@ class ClusterPower(object):
                                  "(wait until it is released, or force)"
                                  % (info["namespace"], info["name"], info["holder"], info["reason"] or "-",
                                     info["expires"], purpose), self.report())
+            phase = (info["data"] or {}).get("phase")
+            if info["held"] and self._is_ours(info) and info["holder"] != self.holder and not self.s["force"]:
+                free = phase in SHUTDOWN_PHASES if startup else phase in ("nodes", "starting")
+                if not free:
+                    raise PowerBusy("%s is already running (holder %s, phase %s, lease until %s); not running "
+                                    "it twice (force takes over)" % ("startup" if startup else "shutdown",
+                                                                     info["holder"], phase or "-",
+                                                                     info["expires"]), self.report())
             data = copy.deepcopy(info["data"] or {})
             data.setdefault("version", RECORD_VERSION)
             # always written: it renews the lease (a renewal alone is not reported as a change)
-            return dict(holder=self.holder, ttl=self.s["lock_ttl"], reason=reason, data=data)
+            return dict(holder=self.holder, ttl=ttl, reason=reason, data=data)
 
         before = self.lock.query()
         self._record, dummy = self.lock.transact(decide)
@@ -334,7 +353,7 @@ class ClusterPower(object):
             data = copy.deepcopy(info["data"] or {})
             if not mutate(data):
                 return None
-            return dict(holder=self.holder, ttl=self.s["lock_ttl"], reason=info["reason"], data=data)
+            return dict(holder=self.holder, ttl=info["ttl"] or self.s["lock_ttl"], reason=info["reason"], data=data)
         if self.check_mode:
             # check mode never took the lock: apply to the previewed record only
             data = copy.deepcopy(self._record["data"] or {})
@@ -487,6 +506,8 @@ class ClusterPower(object):
         t = self.clock.monotonic()
         changed, evicted = self._drain_agents(nodes)
         self._step("drain_agents", changed, t, evicted=evicted)
+        t = self.clock.monotonic()
+        self._step("release_agents", self.release_nodes("agent"), t)
         self._set_phase("nodes")
         report = self.report()
         report["plan"] = self.node_plan(nodes)
@@ -653,17 +674,43 @@ class ClusterPower(object):
         self._step("stop_node", True, t, commands=[" ".join(c) for c in commands])
         return self.report()
 
-    def wait_for_phase(self, phase, timeout):
-        """Followers (other nodes on the on-node path) wait until the coordinator is done."""
+    def release_nodes(self, role):
+        """Tell the nodes of ``role`` (agents, then servers) that they may stop:
+        the annotation STOP_ANNOTATION on their own Node object, which a node can
+        read with its own kubelet credentials (agents have no admin kubeconfig)."""
+        nodes = self.data.get("nodes") or {}
+        changed = False
+        for name in sorted(n for n, v in nodes.items() if v["role"] == role):
+            def mutate(obj):
+                annotations = obj["metadata"].setdefault("annotations", {})
+                if annotations.get(STOP_ANNOTATION) == "true":
+                    return False
+                annotations[STOP_ANNOTATION] = "true"
+                return True
+            changed = self._update_object("v1", "Node", None, name, mutate) or changed
+        return changed
+
+    def wait_for_stop_signal(self, node_name):
+        """A node that does not coordinate waits until the coordinator releases it.
+        Bounded by follower_timeout; on timeout it returns False and the node
+        stops anyway (on battery, waiting forever is worse)."""
         def check():
-            info = self.lock.query()
-            self._record = info
-            current = (info["data"] or {}).get("phase")
-            ok = current in SHUTDOWN_PHASES and SHUTDOWN_PHASES.index(current) >= SHUTDOWN_PHASES.index(phase)
-            return ok, "phase %s (coordinator %s)" % (current or "none", info["holder"] or "none")
+            try:
+                node = self.api.get("v1", "Node", node_name).obj
+            except (KubernetesApiError, OSError) as exc:
+                return False, "API: %s" % exc
+            if node is None:
+                return False, "Node %s does not exist" % node_name
+            annotations = node["metadata"].get("annotations") or {}
+            return annotations.get(STOP_ANNOTATION) == "true", "%s not released yet" % node_name
         t = self.clock.monotonic()
-        self._wait("the cluster phase of the shutdown to finish", timeout, check)
-        self._step("wait_coordinator", False, t, phase=phase)
+        try:
+            self._wait("the coordinator to release %s" % node_name, self.s["follower_timeout"], check)
+        except PowerError as exc:
+            self._step("stop_signal", False, t, warning="%s; stopping anyway" % exc)
+            return False
+        self._step("stop_signal", False, t, node=node_name)
+        return True
 
     def wait_agents_stopped(self):
         """A server waits (bounded) until every agent is NotReady before stopping itself."""
@@ -732,7 +779,7 @@ class ClusterPower(object):
         self._step("servers", False, t, servers=sorted(n for n, v in nodes.items() if v["role"] == "server"))
 
         t = self.clock.monotonic()
-        changed = self._take_lock("start the cluster")
+        changed = self._take_lock("start the cluster", startup=True)
         self._update_record(lambda d: _set(d, "phase", "starting"))
         self._step("lock", changed, t, holder=self.holder)
 
@@ -801,6 +848,10 @@ class ClusterPower(object):
                 else:
                     spec.pop("taints", None)
                 spec.pop("unschedulable", None)
+                annotations = obj["metadata"].get("annotations") or {}
+                if STOP_ANNOTATION in annotations:
+                    del annotations[STOP_ANNOTATION]
+                    did = True
                 return did
             changed = self._update_object("v1", "Node", None, name, mutate) or changed
         return changed
@@ -865,4 +916,4 @@ def _done_when_empty(items):
     return not items, ", ".join(items)
 
 
-__all__ = ["ClusterPower", "PowerError", "LockError", "validate_settings", "DEFAULTS", "HOLDER_PREFIX"]
+__all__ = ["ClusterPower", "PowerError", "PowerBusy", "STOP_ANNOTATION", "LockError", "validate_settings", "DEFAULTS", "HOLDER_PREFIX"]

@@ -11,7 +11,7 @@ import copy
 import pytest
 
 from ansible_collections.homelab.k3s.plugins.module_utils.cluster_power import (
-    ClusterPower, PowerError, validate_settings,
+    ClusterPower, PowerBusy, PowerError, validate_settings,
 )
 from ansible_collections.homelab.k3s.plugins.module_utils.cluster_lock import ClusterLock
 from fake_k8s import FakeApi, FakeClock
@@ -186,7 +186,7 @@ def test_shutdown_records_then_scales_waits_and_taints():
     assert p.runner.calls == ["k3s etcd-snapshot save --name homelab-pre-shutdown"]
     assert [s["step"] for s in report["steps"]] == [
         "lock", "etcd_snapshot", "gitops", "record", "scale_down", "pods_gone", "volumes_detached",
-        "cordon_taint", "drain_agents"]
+        "cordon_taint", "drain_agents", "release_agents"]
     assert report["plan"] == {"stop_first": ["a1"], "stop_together": ["s1", "s2", "s3"], "node_action": "poweroff"}
     assert ("v1", "Pod", "kube-system", "cilium-x") in api.objects, "DaemonSet pods are not drained"
 
@@ -247,8 +247,8 @@ def test_crash_at_every_shutdown_write_then_rerun_finishes(crash_at):
     for key, count in (rec["data"].get("replicas") or {}).items():
         kind, ns, name = key.split("/")
         assert count == WORKLOADS[(kind, ns, name)], "a recorded count is never wrong"
-    # second run (from the other way in: another holder of the same procedure) finishes the job
-    power(api, clock, holder="ups-s2").shutdown()
+    # the second run (same way in) finishes the job
+    power(api, clock).shutdown()
     assert record(api)["data"]["phase"] == "nodes"
     assert all(v == 0 for k, v in replicas(api).items() if k[1] != "kube-system")
     power(api, clock, holder="boot-s1").startup()
@@ -265,7 +265,7 @@ def test_crash_at_every_startup_write_then_rerun_finishes(crash_at):
     with pytest.raises(Crash):
         power(api, clock, holder="boot-s1").startup()
     api.crash_at = None
-    power(api, clock, holder="boot-s2").startup()
+    power(api, clock, holder="boot-s1").startup()   # the unit runs again at the next boot
     assert replicas(api) == original()
     assert not record(api)["held"] and record(api)["data"] == {}
 
@@ -479,10 +479,54 @@ def test_failing_node_command_is_reported():
         "nothing scaled when the snapshot fails"
 
 
-def test_follower_waits_for_the_coordinator_phase():
+def test_follower_waits_for_its_release_then_stops_anyway_on_timeout():
     api, clock = make_cluster()
-    follower = power(api, clock, holder="s2")
-    with pytest.raises(PowerError, match="waiting for the cluster phase .*phase none"):
-        follower.wait_for_phase("nodes", 3)
-    power(api, clock, holder="s1").shutdown()
-    follower.wait_for_phase("nodes", 3)
+    follower = power(api, clock, holder="a1", follower_timeout=3)
+    assert follower.wait_for_stop_signal("a1") is False
+    assert "stopping anyway" in follower.steps[-1]["warning"]
+    coordinator = power(api, clock, holder="s1")
+    coordinator.shutdown()
+    assert follower.wait_for_stop_signal("a1") is True
+    assert power(api, clock, holder="s2", follower_timeout=2).wait_for_stop_signal("s2") is False
+    coordinator.release_nodes("server")
+    assert power(api, clock, holder="s2").wait_for_stop_signal("s2") is True
+    power(api, clock, holder="boot").startup()
+    assert "homelab.k3s/power-stop" not in (api.objects[("v1", "Node", None, "s2")]["metadata"].get("annotations") or {})
+
+
+def test_a_running_shutdown_is_not_run_twice_but_a_finished_one_is_taken_over():
+    api, clock = make_cluster()
+    reconcile = api.reconcile
+    api.reconcile = lambda: None
+    with pytest.raises(PowerError):
+        power(api, clock, holder="ansible", pods_timeout=2).shutdown()   # stuck in the middle
+    with pytest.raises(PowerBusy, match="shutdown is already running \\(holder homelab-power@ansible, phase recorded"):
+        power(api, clock, holder="ups-s1").shutdown()
+    api.reconcile = reconcile
+    power(api, clock, holder="ansible").shutdown()
+    power(api, clock, holder="ups-s2").shutdown()   # phase nodes: taken over (resumed, nothing to do)
+    assert record(api)["holder"] == "homelab-power@ups-s2"
+    # a startup that died half-way blocks another startup, not a shutdown
+    api.writes, api.crash_at = 0, 6
+    with pytest.raises(Crash):
+        power(api, clock, holder="boot-s1").startup()
+    api.crash_at = None
+    assert record(api)["data"]["phase"] == "starting"
+    with pytest.raises(PowerBusy, match="startup is already running \\(holder homelab-power@boot-s1"):
+        power(api, clock, holder="boot-s2").startup()
+    power(api, clock, holder="ups-s1").shutdown()
+    power(api, clock, holder="boot-s2").startup()
+    assert replicas(api) == original()
+
+
+def test_an_expired_run_is_taken_over():
+    api, clock = make_cluster()
+    api.crash_at = 12
+    with pytest.raises(Crash):
+        power(api, clock, holder="ansible", lock_ttl=60).shutdown()
+    api.crash_at = None
+    with pytest.raises(PowerBusy):
+        power(api, clock, holder="ups").shutdown()
+    clock.advance(62)
+    power(api, clock, holder="ups").shutdown()
+    assert record(api)["holder"] == "homelab-power@ups"
