@@ -93,6 +93,7 @@ DEFAULTS = dict(
     k3s_killall="/usr/local/bin/k3s-killall.sh",
     servers=[],
     agents=[],
+    server_addresses={},
     servers_timeout=600,
     server_port=6443,
     nodes_timeout=600,
@@ -148,6 +149,9 @@ def validate_settings(given):
     both = sorted(set(s["namespaces"]) & set(s["exclude_namespaces"]))
     if both:
         raise PowerError("namespaces and exclude_namespaces both name %s" % ", ".join(both))
+    if not isinstance(s["server_addresses"], dict) or not all(
+            isinstance(k, str) and k and isinstance(v, str) and v for k, v in s["server_addresses"].items()):
+        raise PowerError("server_addresses must map server names to addresses")
     both = sorted(set(s["servers"]) & set(s["agents"]))
     if both:
         raise PowerError("servers and agents both name %s" % ", ".join(both))
@@ -759,15 +763,14 @@ class ClusterPower(object):
                              % (len(up), len(servers), ", ".join(up) or "none", ", ".join(missing), advice),
                              self.report())
 
-    def startup(self, start_agents=None):
-        """Steps 1-3 of the startup. ``start_agents(agent_names)`` starts K3s on agents
-        (the controller path does it with Ansible; nodes that boot start it themselves)."""
+    def servers_ready(self):
+        """Startup step 1 alone: every server reachable, then the API (and so etcd) answers.
+
+        The servers are ``server_addresses`` when given (the inventory: works
+        while the API is down), else those recorded at shutdown (read once the
+        API answers). Returns every node to wait for (recorded, or found now).
+        """
         t = self.clock.monotonic()
-        info = self.lock.query()
-        nodes = (info["data"] or {}).get("nodes") or {}
-        if not nodes:
-            nodes = dict((n, dict(role=v["role"], address=v["address"])) for n, v in self._nodes().items())
-        self.wait_servers(nodes)
 
         def api_answers():
             try:
@@ -775,8 +778,23 @@ class ClusterPower(object):
                 return True, ""
             except (KubernetesApiError, OSError) as exc:
                 return False, "API: %s" % exc
+        given = dict((n, dict(role="server", address=a)) for n, a in self.s["server_addresses"].items())
+        if given:
+            self.wait_servers(given)
         self._wait("the API server (and etcd) to answer", self.s["servers_timeout"], api_answers)
+        info = self.lock.query()
+        nodes = (info["data"] or {}).get("nodes") or {}
+        if not nodes:
+            nodes = dict((n, dict(role=v["role"], address=v["address"])) for n, v in self._nodes().items())
+        if not given:
+            self.wait_servers(nodes)
         self._step("servers", False, t, servers=sorted(n for n, v in nodes.items() if v["role"] == "server"))
+        return nodes
+
+    def startup(self, start_agents=None):
+        """Steps 1-3 of the startup. ``start_agents(agent_names)`` starts K3s on agents
+        (the controller path does it with Ansible; nodes that boot start it themselves)."""
+        nodes = self.servers_ready()
 
         t = self.clock.monotonic()
         changed = self._take_lock("start the cluster", startup=True)

@@ -361,7 +361,8 @@ def test_no_servers_is_refused_before_anything():
     ({"label_selector": "a=b,=="}, "label_selector: cannot parse"),
     ({"taint_effect": "PreferNoSchedule"}, "taint_effect must be one of"),
     ({"bogus": 1}, "unknown setting"),
-    ({"lock_ttl": 0}, "lock_ttl must be > 0"),
+    ({"lock_ttl": 0}, "lock_ttl and startup_lock_ttl must be > 0"),
+    ({"server_addresses": {"s1": None}}, "server_addresses must map server names to addresses"),
 ])
 def test_bad_settings_name_the_field(settings, message):
     with pytest.raises(PowerError, match=message):
@@ -435,6 +436,18 @@ def test_cold_start_with_a_minority_of_servers_names_the_missing_ones():
     with pytest.raises(PowerError, match="2 of 3 servers are back .*missing: s3. etcd has a majority"):
         p.startup()
     assert record(api)["data"]["replicas"], "nothing restored while servers are missing"
+
+
+def test_cold_start_with_the_api_down_uses_the_inventory_addresses():
+    api, clock = make_cluster()
+    power(api, clock).shutdown()
+    up = {"10.1.0.1"}
+    p = ClusterPower(api, clock, {"servers_timeout": 20, "poll_interval": 1,
+                                  "server_addresses": {"s1": "10.1.0.1", "s2": "10.1.0.2", "s3": "10.1.0.3"}},
+                     "boot", runner=Runner(api), dns=lambda ip, name: True, probe=lambda addr, port: addr in up)
+    api.list = lambda *a, **k: (_ for _ in ()).throw(OSError("connection refused"))
+    with pytest.raises(PowerError, match="1 of 3 servers are back \\(s1\\); missing: s2, s3"):
+        p.startup()
 
 
 def test_dns_must_answer_before_untaint():
