@@ -219,6 +219,50 @@ def dns_query(server, name, timeout=2.0):
     return rid == qid and (flags & 0x000f) == 0 and answers > 0
 
 
+def shim_trees(proc_root="/proc"):
+    """PIDs of the containerd shims and all their descendants (the containers).
+
+    K3s's unit uses KillMode=process, so stopping K3s leaves them running; they
+    are what K3s's kill-all script kills. Used when that script is not
+    installed (this collection's k3s roles install the binary, not the script).
+    """
+    import os  # pylint: disable=import-outside-toplevel
+    parents = {}
+    shims = set()
+    for entry in os.listdir(proc_root):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(os.path.join(proc_root, entry, "stat")) as stat:
+                text = stat.read()
+        except (IOError, OSError):
+            continue
+        comm = text[text.index("(") + 1:text.rindex(")")]
+        ppid = int(text[text.rindex(")") + 2:].split()[1])
+        parents[int(entry)] = ppid
+        if comm.startswith("containerd-shim"):
+            shims.add(int(entry))
+    found = set(shims)
+    grew = True
+    while grew:
+        grew = False
+        for pid, ppid in parents.items():
+            if ppid in found and pid not in found:
+                found.add(pid)
+                grew = True
+    return sorted(found)
+
+
+def kill_pids(pids):
+    import os  # pylint: disable=import-outside-toplevel
+    import signal  # pylint: disable=import-outside-toplevel
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
 def tcp_reachable(address, port, timeout=2.0):
     try:
         with socket.create_connection((address, port), timeout=timeout):
@@ -231,7 +275,8 @@ class ClusterPower(object):
     """Shutdown and startup of the whole cluster; see the module docstring."""
 
     def __init__(self, api, clock, settings, holder, runner=run_command, check_mode=False,
-                 dns=dns_query, probe=tcp_reachable, log=None):
+                 dns=dns_query, probe=tcp_reachable, log=None, shims=shim_trees, kill=kill_pids,
+                 path_exists=None):
         if not holder:
             raise PowerError("holder must be a non-empty name")
         self.api = api
@@ -243,6 +288,12 @@ class ClusterPower(object):
         self.dns = dns
         self.probe = probe
         self.log = log or (lambda msg: None)
+        self.shims = shims
+        self.kill = kill
+        if path_exists is None:
+            import os.path  # pylint: disable=import-outside-toplevel
+            path_exists = os.path.exists
+        self.path_exists = path_exists
         self.lock = ClusterLock(api, clock, self.s["lock_namespace"], self.s["lock_name"],
                                 check_mode=check_mode)
         self.steps = []
@@ -666,16 +717,26 @@ class ClusterPower(object):
         if role not in ("server", "agent"):
             raise PowerError("role must be server or agent, got %r" % role)
         service = "k3s" if role == "server" else "k3s-agent"
-        commands = [["systemctl", "stop", service], [self.s["k3s_killall"]]]
+        killall = self.s["k3s_killall"] if self.path_exists(self.s["k3s_killall"]) else None
+        commands = [["systemctl", "stop", service]] + ([[killall]] if killall else [])
+        power = []
         if self.s["node_action"] == "poweroff":
-            commands.append(["systemctl", "poweroff", "--no-block"])
+            power = [["systemctl", "poweroff", "--no-block"]]
         elif self.s["node_action"] == "halt":
-            commands.append(["systemctl", "halt", "--no-block"])
+            power = [["systemctl", "halt", "--no-block"]]
         t = self.clock.monotonic()
+        killed = []
         if not self.check_mode:
             for argv in commands:
                 self._run(argv, "stopping %s" % role)
-        self._step("stop_node", True, t, commands=[" ".join(c) for c in commands])
+            if not killall:
+                killed = self.shims()
+                self.kill(killed)
+            for argv in power:
+                self._run(argv, "node_action %s" % self.s["node_action"])
+        self._step("stop_node", True, t, commands=[" ".join(c) for c in commands + power],
+                   killed=len(killed) if not killall else None,
+                   kill_all=killall or "built-in: SIGKILL to containerd shims and their children")
         return self.report()
 
     def release_nodes(self, role):
