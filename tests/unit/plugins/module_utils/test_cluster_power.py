@@ -471,15 +471,30 @@ def test_nodes_not_ready_wait_is_bounded():
 
 def test_stop_node_commands_per_role_and_action():
     api, clock = make_cluster()
-    p = power(api, clock)
+    p = ClusterPower(api, clock, {}, "a1", runner=Runner(api), path_exists=lambda path: True)
     p.stop_node("agent")
     assert p.runner.calls == ["systemctl stop k3s-agent", "/usr/local/bin/k3s-killall.sh",
                               "systemctl poweroff --no-block"]
-    p = power(api, clock, node_action="stop-k3s")
+    killed = []
+    p = ClusterPower(api, clock, {"node_action": "stop-k3s"}, "s1", runner=Runner(api),
+                     path_exists=lambda path: False, shims=lambda: [41, 42], kill=killed.extend)
     p.stop_node("server")
-    assert p.runner.calls == ["systemctl stop k3s", "/usr/local/bin/k3s-killall.sh"]
+    assert p.runner.calls == ["systemctl stop k3s"] and killed == [41, 42]
+    assert p.steps[-1]["killed"] == 2
     with pytest.raises(PowerError, match="role must be server or agent"):
         p.stop_node("both")
+
+
+def test_shim_trees_finds_shims_and_their_descendants(tmp_path):
+    from ansible_collections.homelab.k3s.plugins.module_utils.cluster_power import shim_trees
+    procs = {1: ("systemd", 0), 100: ("k3s-server", 1), 200: ("containerd-shim-runc-v2", 1),
+             201: ("pause", 200), 202: ("postgres (main)", 200), 203: ("postgres", 202),
+             300: ("sshd", 1), 301: ("bash", 300)}
+    for pid, (comm, ppid) in procs.items():
+        (tmp_path / str(pid)).mkdir()
+        (tmp_path / str(pid) / "stat").write_text("%d (%s) S %d 1 1 0 -1" % (pid, comm, ppid))
+    (tmp_path / "self").mkdir()
+    assert shim_trees(str(tmp_path)) == [200, 201, 202, 203]
 
 
 def test_failing_node_command_is_reported():
