@@ -198,7 +198,7 @@ def run_command(argv, timeout=None):
     return proc.returncode, proc.stdout, proc.stderr
 
 
-def dns_query(server, name, timeout=2.0):
+def dns_query(server, name, timeout=2.0, port=53):
     """True when ``server`` answers an A query for ``name`` with at least one address."""
     qid = random.randint(0, 0xffff)
     question = b"".join(struct.pack("B", len(p)) + p.encode("ascii") for p in name.strip(".").split("."))
@@ -207,7 +207,7 @@ def dns_query(server, name, timeout=2.0):
     sock = socket.socket(family, socket.SOCK_DGRAM)
     try:
         sock.settimeout(timeout)
-        sock.sendto(packet, (server, 53))
+        sock.sendto(packet, (server, port))
         reply = sock.recv(4096)
     except (OSError, socket.timeout):
         return False

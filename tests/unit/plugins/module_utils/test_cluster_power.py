@@ -558,3 +558,32 @@ def test_an_expired_run_is_taken_over():
     clock.advance(62)
     power(api, clock, holder="ups").shutdown()
     assert record(api)["holder"] == "homelab-power@ups"
+
+
+def test_dns_query_speaks_dns(tmp_path):
+    import socket
+    import struct
+    import threading
+    from ansible_collections.homelab.k3s.plugins.module_utils.cluster_power import dns_query
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    seen = []
+
+    def serve(answers, rcode):
+        data, peer = sock.recvfrom(512)
+        seen.append(data)
+        qid = struct.unpack(">H", data[:2])[0]
+        question = data[12:]
+        reply = struct.pack(">HHHHHH", qid, 0x8180 | rcode, 1, answers, 0, 0) + question
+        if answers:
+            reply += b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 30, 4) + socket.inet_aton("10.43.0.1")
+        sock.sendto(reply, peer)
+    for answers, rcode, expected in ((1, 0, True), (0, 3, False)):
+        thread = threading.Thread(target=serve, args=(answers, rcode))
+        thread.start()
+        assert dns_query("127.0.0.1", "kubernetes.default.svc.cluster.local", timeout=5, port=port) is expected
+        thread.join()
+    assert b"\x0akubernetes\x07default\x03svc\x07cluster\x05local\x00\x00\x01\x00\x01" in seen[0]
+    sock.close()
+    assert dns_query("127.0.0.1", "x.local", timeout=0.2, port=port) is False, "no answer is False"
