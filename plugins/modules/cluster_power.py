@@ -37,7 +37,7 @@ attributes:
     support: none
     description: The plan in RV(steps) shows what changes.
 requirements:
-  - kubernetes >= 24.2.0, < 38 (on the host that runs the module)
+  - "On the host that runs the module: the C(kubernetes) Python client (>= 24.2.0, < 38), or K3s's C(kubectl) (a K3s server)."
 notes:
   - O(state=node_stopped) needs root on the node and ends with the node powering off (C(systemctl poweroff
     --no-block)), so the task returns before the connection drops.
@@ -62,6 +62,19 @@ options:
     - startup
     - servers_ready
     - node_stopped
+  api_client:
+    description:
+      - How to talk to the API. V(kubernetes) is the C(kubernetes) Python client with the connection options.
+        V(kubectl) is K3s's own C(kubectl) (O(kubectl)) with O(kubeconfig) only, as the on-node commands do; a K3s
+        server needs nothing else. V(auto) takes the Python client when it is installed, else kubectl.
+    type: str
+    choices: [auto, kubernetes, kubectl]
+    default: auto
+  kubectl:
+    description: The kubectl command for O(api_client=kubectl).
+    type: list
+    elements: str
+    default: [k3s, kubectl]
   holder:
     description: Who runs the procedure; stored as C(homelab-power@<holder>) in the lock. Use the same value to resume
       a run; the on-node commands use the node name.
@@ -318,8 +331,11 @@ from ansible_collections.homelab.k3s.plugins.module_utils.k8s_connection import 
     KubernetesApiError, SystemClock,
 )
 from ansible_collections.homelab.k3s.plugins.module_utils.cluster_power import ClusterPower, PowerError
+from ansible_collections.homelab.k3s.plugins.module_utils.kubectl_api import KubectlApi
 
 ARGUMENT_SPEC = dict(
+    api_client=dict(type='str', default='auto', choices=['auto', 'kubernetes', 'kubectl']),
+    kubectl=dict(type='list', elements='str', default=['k3s', 'kubectl']),
     state=dict(type='str', default='shutdown', choices=['shutdown', 'startup', 'servers_ready', 'node_stopped']),
     holder=dict(type='str', default='ansible'),
     node_role=dict(type='str', choices=['server', 'agent']),
@@ -360,7 +376,7 @@ ARGUMENT_SPEC = dict(
     poll_interval=dict(type='float', default=2.0),
     max_poll_interval=dict(type='float', default=10.0),
 )
-PROCEDURE_OPTIONS = ("state", "holder", "node_role")
+PROCEDURE_OPTIONS = ("state", "holder", "node_role", "api_client", "kubectl")
 
 
 def main():
@@ -380,10 +396,20 @@ def main():
                                  check_mode=module.check_mode)
             report = power.stop_node(p["node_role"])
         else:
-            if not HAS_KUBERNETES:
-                module.fail_json(msg=missing_required_lib("kubernetes%s" % KUBERNETES_CLIENT_RANGE),
-                                 exception=KUBERNETES_IMPORT_ERROR)
-            api = KubernetesApi.from_params(p)
+            client = p["api_client"]
+            if client == "auto":
+                client = "kubernetes" if HAS_KUBERNETES else "kubectl"
+            if client == "kubectl":
+                given = [k for k in ("host", "api_key", "context", "ca_cert", "client_cert", "client_key") if p.get(k)]
+                if given or isinstance(p["kubeconfig"], dict):
+                    module.fail_json(msg="api_client kubectl takes only kubeconfig as a path; %s need(s) "
+                                         "api_client kubernetes" % ", ".join(given or ["a kubeconfig dict"]))
+                api = KubectlApi(kubectl=p["kubectl"], kubeconfig=p["kubeconfig"])
+            else:
+                if not HAS_KUBERNETES:
+                    module.fail_json(msg=missing_required_lib("kubernetes%s" % KUBERNETES_CLIENT_RANGE),
+                                     exception=KUBERNETES_IMPORT_ERROR)
+                api = KubernetesApi.from_params(p)
             power = ClusterPower(api, SystemClock(), settings, p["holder"], runner=runner,
                                  check_mode=module.check_mode)
             if p["state"] == "shutdown":

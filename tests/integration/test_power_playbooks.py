@@ -92,6 +92,24 @@ def test_module_refuses_a_lock_held_by_someone_else(emulator, tmp_path):
     assert after == before, "nothing touched"
 
 
+def _kubeconfig(tmp_path, url):
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: e\n"
+        "clusters: [{name: e, cluster: {server: '%s'}}]\n"
+        "users: [{name: u, user: {}}]\ncontexts: [{name: e, context: {cluster: e, user: u}}]\n" % url)
+    return kubeconfig
+
+
+@pytest.mark.skipif(KUBECTL is None, reason="needs kubectl")
+def test_module_through_kubectl(emulator, tmp_path):
+    seed(emulator.store)
+    before = objects(emulator.store)
+    run_playbook(emulator.url, tmp_path, "kubectl", "-e", "kubectl_bin=%s" % KUBECTL,
+                 "-e", "kubeconfig_file=%s" % _kubeconfig(tmp_path, emulator.url))
+    assert objects(emulator.store) == before
+
+
 def _install_like_the_role(tmp_path):
     """The tree roles/cluster_power/tasks/install.yml lays out on a node."""
     lib = tmp_path / "lib" / "python"
@@ -114,11 +132,7 @@ def _install_like_the_role(tmp_path):
 def test_on_node_command_without_ansible(emulator, tmp_path):
     seed(emulator.store)
     lib = _install_like_the_role(tmp_path)
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(
-        "apiVersion: v1\nkind: Config\ncurrent-context: e\n"
-        "clusters: [{name: e, cluster: {server: '%s'}}]\n"
-        "users: [{name: u, user: {}}]\ncontexts: [{name: e, context: {cluster: e, user: u}}]\n" % emulator.url)
+    kubeconfig = _kubeconfig(tmp_path, emulator.url)
     # systemctl and the kill-all script are stand-ins that log their arguments:
     # this test must not stop or power off the machine it runs on.
     bin_dir = tmp_path / "bin"
