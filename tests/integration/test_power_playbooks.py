@@ -194,3 +194,17 @@ def test_on_node_command_reports_bad_settings(tmp_path):
     proc = subprocess.run([SYSTEM_PYTHON, str(tmp_path / "homelab-cluster-startup")], env=env, capture_output=True,
                           text=True, timeout=60, check=False)
     assert proc.returncode == 2 and "cannot read" in proc.stderr
+
+
+@pytest.mark.parametrize("playbook", ["shutdown.yml", "startup.yml"])
+def test_playbooks_refuse_an_inventory_without_servers(tmp_path, playbook):
+    inventory = tmp_path / "inventory.ini"
+    inventory.write_text("[k3s_agents]\nw1 ansible_connection=local\n")
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+               ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-tmp"), TMPDIR=str(tmp_path))
+    proc = subprocess.run([ANSIBLE_PLAYBOOK, "-i", str(inventory), os.path.join(ROOT, "playbooks", playbook),
+                           "-e", "ansible_python_interpreter=%s" % sys.executable],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 2, proc.stdout[-3000:]
+    assert "no host in the group k3s_servers; there is nothing to" in proc.stdout
+    assert "w1" not in proc.stdout.split("PLAY RECAP")[1], "no node was touched"
