@@ -667,7 +667,18 @@ class ClusterPower(object):
         return sorted(left)
 
     def _cordon_and_taint(self, nodes):
+        """Record which nodes were schedulable (only those are uncordoned at startup:
+        an operator's own cordon survives the power cycle), then cordon and taint."""
         taint = dict(key=self.s["taint_key"], value="true", effect=self.s["taint_effect"])
+        live = dict((n["metadata"]["name"], n) for n in self.api.list("v1", "Node").obj)
+
+        def remember(data):
+            known = data.setdefault("cordoned", [])
+            new = [n for n in sorted(nodes) if n not in known and n in live
+                   and not (live[n].get("spec") or {}).get("unschedulable")]
+            known.extend(new)
+            return bool(new)
+        self._update_record(remember)
         changed = False
         for name in sorted(nodes):
             def mutate(obj):
@@ -852,9 +863,44 @@ class ClusterPower(object):
         self._step("servers", False, t, servers=sorted(n for n, v in nodes.items() if v["role"] == "server"))
         return nodes
 
-    def startup(self, start_agents=None):
+    def shutdown_recorded(self):
+        """At boot: is there a shutdown (or an unfinished startup) to finish?
+
+        Waits (bounded) for the API to read the record. When the API does not
+        come, the servers of the inventory are checked to say which are missing."""
+        def api_answers():
+            try:
+                return True, self.lock.query()
+            except (KubernetesApiError, OSError) as exc:
+                return False, "API: %s" % exc
+        result = {}
+
+        def check():
+            ok, value = api_answers()
+            if ok:
+                result["lock"] = value
+                return True, ""
+            return False, value
+        try:
+            self._wait("the API server (and etcd) to answer", self.s["servers_timeout"], check)
+        except PowerError:
+            given = dict((n, dict(role="server", address=a)) for n, a in self.s["server_addresses"].items())
+            if given:
+                self.wait_servers(given)
+            raise
+        phase = (result["lock"]["data"] or {}).get("phase")
+        return phase in SHUTDOWN_PHASES + ("starting",)
+
+    def startup(self, start_agents=None, only_after_shutdown=False):
         """Steps 1-3 of the startup. ``start_agents(agent_names)`` starts K3s on agents
-        (the controller path does it with Ansible; nodes that boot start it themselves)."""
+        (the controller path does it with Ansible; nodes that boot start it themselves).
+        With ``only_after_shutdown`` (the unit at boot), an ordinary reboot with no
+        shutdown recorded does nothing."""
+        if only_after_shutdown:
+            t = self.clock.monotonic()
+            if not self.shutdown_recorded():
+                self._step("startup", False, t, skipped="no shutdown recorded: nothing to start")
+                return self.report()
         nodes = self.servers_ready()
 
         t = self.clock.monotonic()
@@ -916,17 +962,20 @@ class ClusterPower(object):
 
     def _untaint(self, nodes):
         changed = False
+        cordoned = set(self.data.get("cordoned") or [])
         for name in sorted(nodes):
             def mutate(obj):
                 spec = obj.setdefault("spec", {})
                 taints = spec.get("taints") or []
                 kept = [x for x in taints if x.get("key") != self.s["taint_key"]]
-                did = len(kept) != len(taints) or bool(spec.get("unschedulable"))
+                uncordon = obj["metadata"]["name"] in cordoned and bool(spec.get("unschedulable"))
+                did = len(kept) != len(taints) or uncordon
                 if kept:
                     spec["taints"] = kept
                 else:
                     spec.pop("taints", None)
-                spec.pop("unschedulable", None)
+                if uncordon:
+                    spec.pop("unschedulable", None)
                 annotations = obj["metadata"].get("annotations") or {}
                 if STOP_ANNOTATION in annotations:
                     del annotations[STOP_ANNOTATION]

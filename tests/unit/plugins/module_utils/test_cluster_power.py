@@ -587,3 +587,36 @@ def test_dns_query_speaks_dns(tmp_path):
     assert b"\x0akubernetes\x07default\x03svc\x07cluster\x05local\x00\x00\x01\x00\x01" in seen[0]
     sock.close()
     assert dns_query("127.0.0.1", "x.local", timeout=0.2, port=port) is False, "no answer is False"
+
+
+def test_an_operators_cordon_survives_the_power_cycle():
+    api, clock = make_cluster()
+    api.objects[("v1", "Node", None, "a1")]["spec"]["unschedulable"] = True   # cordoned for a disk swap
+    power(api, clock).shutdown()
+    assert record(api)["data"]["cordoned"] == ["s1", "s2", "s3"]
+    power(api, clock).startup()
+    assert api.objects[("v1", "Node", None, "a1")]["spec"]["unschedulable"] is True
+    assert "taints" not in api.objects[("v1", "Node", None, "a1")]["spec"]
+    assert "unschedulable" not in api.objects[("v1", "Node", None, "s1")]["spec"]
+
+
+def test_boot_without_a_recorded_shutdown_does_nothing():
+    api, clock = make_cluster()
+    api.objects[("v1", "Node", None, "s2")]["spec"]["unschedulable"] = True
+    before = copy.deepcopy(api.objects)
+    report = power(api, clock, holder="boot-s1").startup(only_after_shutdown=True)
+    assert report["steps"][-1]["skipped"] == "no shutdown recorded: nothing to start"
+    assert api.objects == before and not [k for k in api.objects if k[1] == "ConfigMap"]
+    power(api, clock).shutdown()
+    power(api, clock, holder="boot-s1").startup(only_after_shutdown=True)
+    assert replicas(api) == original()
+
+
+def test_boot_with_the_api_down_names_the_missing_servers():
+    api, clock = make_cluster()
+    api.list = api.get = lambda *a, **k: (_ for _ in ()).throw(OSError("connection refused"))
+    p = ClusterPower(api, clock, {"servers_timeout": 5, "poll_interval": 1,
+                                  "server_addresses": {"s1": "10.1.0.1", "s2": "10.1.0.2"}},
+                     "boot", runner=Runner(api), probe=lambda addr, port: addr == "10.1.0.1")
+    with pytest.raises(PowerError, match="cold start: 1 of 2 servers are back \\(s1\\); missing: s2"):
+        p.startup(only_after_shutdown=True)
