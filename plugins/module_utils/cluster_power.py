@@ -328,9 +328,8 @@ class ClusterPower(object):
     def _run(self, argv, what):
         rc, out, err = self.runner(argv)
         if rc != 0:
-            raise PowerError("%s failed (%s exited %s): %s" % (what, " ".join(argv), rc,
-                                                                (err or out or "").strip()[-500:]),
-                             self.report())
+            detail = (err or out or "").strip()[-500:]
+            raise PowerError("%s failed (%s exited %s): %s" % (what, " ".join(argv), rc, detail), self.report())
         return out
 
     def _update_object(self, api_version, kind, namespace, name, mutate):
