@@ -356,7 +356,7 @@ ARGUMENT_SPEC = dict(
     pods_timeout=dict(type='int', default=300),
     volume_attachments_timeout=dict(type='int', default=300),
     ignore_volume_attachments=dict(type='bool', default=False),
-    taint_key=dict(type='str', default='homelab.k3s/power-cycle'),
+    taint_key=dict(type='str', default='homelab.k3s/power-cycle', no_log=False),
     taint_effect=dict(type='str', default='NoSchedule', choices=['NoSchedule', 'NoExecute']),
     drain_agents=dict(type='bool', default=True),
     drain_timeout=dict(type='int', default=120),

@@ -159,6 +159,10 @@ def power(api, clock, check_mode=False, holder="cp", **settings):
                         dns=lambda ip, name: ip == "10.43.0.10", probe=lambda addr, port: True)
 
 
+def api_down(*args, **kwargs):
+    raise OSError("connection refused")
+
+
 def record(api):
     lock = ClusterLock(api, api.clock, "kube-system", "homelab-k3s-power")
     return lock.query()
@@ -445,7 +449,7 @@ def test_cold_start_with_the_api_down_uses_the_inventory_addresses():
     p = ClusterPower(api, clock, {"servers_timeout": 20, "poll_interval": 1,
                                   "server_addresses": {"s1": "10.1.0.1", "s2": "10.1.0.2", "s3": "10.1.0.3"}},
                      "boot", runner=Runner(api), dns=lambda ip, name: True, probe=lambda addr, port: addr in up)
-    api.list = lambda *a, **k: (_ for _ in ()).throw(OSError("connection refused"))
+    api.list = api_down
     with pytest.raises(PowerError, match="1 of 3 servers are back \\(s1\\); missing: s2, s3"):
         p.startup()
 
@@ -614,7 +618,7 @@ def test_boot_without_a_recorded_shutdown_does_nothing():
 
 def test_boot_with_the_api_down_names_the_missing_servers():
     api, clock = make_cluster()
-    api.list = api.get = lambda *a, **k: (_ for _ in ()).throw(OSError("connection refused"))
+    api.list = api.get = api_down
     p = ClusterPower(api, clock, {"servers_timeout": 5, "poll_interval": 1,
                                   "server_addresses": {"s1": "10.1.0.1", "s2": "10.1.0.2"}},
                      "boot", runner=Runner(api), probe=lambda addr, port: addr == "10.1.0.1")
