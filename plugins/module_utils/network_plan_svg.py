@@ -166,6 +166,19 @@ def subnet_items(planner, family):
     return items
 
 
+def free_runs(first, last, items):
+    """``(first, last)`` runs between ``first`` and ``last`` that no item covers."""
+    cursor = first
+    runs = []
+    for item_first, item_last in sorted((item.first, item.last) for item in items):
+        if item_first > cursor:
+            runs.append((cursor, item_first - 1))
+        cursor = max(cursor, item_last + 1)
+    if cursor <= last:
+        runs.append((cursor, last))
+    return runs
+
+
 def avoided(planner, family):
     """``avoid`` entries of ``family`` (a sound plan has none inside the node subnet)."""
     return [span for span in planner.avoid if span.family == family]
@@ -380,16 +393,7 @@ def _subnet_section(planner, family, top, out):
                      fill='#616161', anchor='end', css_class='bound'))
     out.append(_rect(BAR_X0, bar_top, BAR_X1 - BAR_X0, BAR_HEIGHT, FREE_FILL, STROKE))
     # Free runs: size written inside the bar when it fits.
-    taken = sorted((item.first, item.last) for item in items)
-    cursor = subnet.first
-    free_runs = []
-    for first, last in taken:
-        if first > cursor:
-            free_runs.append((cursor, first - 1))
-        cursor = max(cursor, last + 1)
-    if cursor <= subnet.last:
-        free_runs.append((cursor, subnet.last))
-    for first, last in free_runs:
+    for first, last in free_runs(subnet.first, subnet.last, items):
         x0, x1 = scale.left(first), scale.right(last)
         text = 'free %s' % size_text(last - first + 1)
         if text_width(text) + 6 <= x1 - x0:

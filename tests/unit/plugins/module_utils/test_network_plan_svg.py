@@ -228,3 +228,10 @@ def test_a_text_goes_left_when_that_keeps_a_leader_free():
     assert svg.place_labels([right, pool]) == 2
     assert right.x + right.width <= right.anchor + 2  # ends at its leader
     assert pool.anchor > right.x + right.width + svg.LEADER_MARGIN
+
+
+def test_free_runs_between_entries():
+    entries = [svg.Item('gateway', 1, 1, 'g'), svg.Item('dhcp', 5, 9, 'd'),
+               svg.Item('reserved', 7, 12, 'r')]
+    assert svg.free_runs(0, 63, entries) == [(0, 0), (2, 4), (13, 63)]
+    assert svg.free_runs(0, 3, [svg.Item('dhcp', 0, 3, 'd')]) == []
