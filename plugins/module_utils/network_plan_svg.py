@@ -281,9 +281,10 @@ def _lead_box(x, width):
     return x - LEADER_MARGIN, x + width + LEADER_MARGIN
 
 
-def _covers(label, other):
-    low, high = _lead_box(label.x, label.width)
-    return label is not other and low <= other.anchor <= high
+def _covers(text_of, leader_of):
+    """Whether the text of label ``text_of`` hides the leader line of ``leader_of``."""
+    low, high = _lead_box(text_of.x, text_of.width)
+    return text_of is not leader_of and low <= leader_of.anchor <= high
 
 
 def place_labels(labels, left=8, right=WIDTH - 8):
