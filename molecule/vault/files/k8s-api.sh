@@ -52,7 +52,7 @@ start)
         jwt apps intruder uid-intruder >"$dir/intruder.jwt"
     fi
     rm -f "$dir/ready" "$dir/reviews.log"
-    setsid "$python" "$here/k8s_api.py" --tests-dir "$root/tests" --host "$addr" --port "$port" \
+    setsid "$python" "$here/k8s_api.py" --tests-dir "$root/tests/standins" --host "$addr" --port "$port" \
         --tls-cert "$dir/tls.crt" --tls-key "$dir/tls.key" --token "$(cat "$dir/reviewer.jwt")" \
         --sa "$(cat "$dir/app.jwt")=apps:app:uid-app" --log "$dir/reviews.log" --ready-file "$dir/ready" \
         </dev/null >"$dir/server.log" 2>&1 &

