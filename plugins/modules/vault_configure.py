@@ -23,11 +23,14 @@ author:
 attributes:
   check_mode:
     support: full
+    description: Reports what would change; nothing is changed.
   diff_mode:
     support: partial
     details: The diff lists the names of what would change, never values.
+    description: The diff lists the names of what would change, never values.
   idempotent:
     support: full
+    description: A second run with the same input changes nothing.
 options:
   url:
     description: API address of an unsealed node.

@@ -28,8 +28,10 @@ attributes:
     description: Reports whether an init would happen; nothing is called that changes the cluster.
   diff_mode:
     support: none
+    description: No diff is produced.
   idempotent:
     support: full
+    description: A second run with the same input changes nothing.
 options:
   url:
     description: API address of the node to initialise, for example C(https://bao-1:8200).

@@ -22,10 +22,13 @@ author:
 attributes:
   check_mode:
     support: full
+    description: Reports what would change; nothing is changed.
   diff_mode:
     support: none
+    description: No diff is produced.
   idempotent:
     support: full
+    description: A second run with the same input changes nothing.
 options:
   url:
     description: API address of the node.

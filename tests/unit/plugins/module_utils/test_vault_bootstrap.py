@@ -172,7 +172,7 @@ def test_custody_document_holds_plain_types_only():
     doc = vb.custody_document({"keys_base64": [Tagged("k")], "root_token": Tagged("r")}, 1, 1, "ansible_vault",
                               Tagged("homelab"))
     assert all(type(v) in (str, int, bool, list) for v in doc.values())
-    assert type(doc["cluster_name"]) is str and type(doc["unseal_keys_b64"][0]) is str
+    assert type(doc["cluster_name"]) is str and type(doc["unseal_keys_b64"][0]) is str  # pylint: disable=unidiomatic-typecheck
 
 
 def test_an_initialised_cluster_is_never_initialised_again():
