@@ -10,7 +10,6 @@ from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 import copy
-import time
 
 import netaddr
 import pytest
@@ -406,24 +405,20 @@ def _big_dual_stack(count):
 
 def test_ipv6_slash_64_is_planned_without_enumerating():
     # A 2**62-address IPv6 pool carved from a /64 beside 1000 scattered node IPs:
-    # enumerating would never finish; range arithmetic takes milliseconds.
+    # enumerating would never finish, so finishing at all proves range arithmetic
+    # (how fast it is: benchmarks/network_plan.py, not a test on a shared machine).
     network, nodes = _big_dual_stack(1000)
-    started = time.perf_counter()
     plan = plan_network(network, nodes)
-    elapsed = time.perf_counter() - started
     assert plan['lb_pools']['ipv6'] == [{'start': 'fd12:3456:789a:14:bfff::',
                                          'stop': 'fd12:3456:789a:14:fffe:ffff:ffff:ffff'}]
     assert plan['max_nodes'] == 2048
     assert len(plan['node_ips']) == 1000
-    assert elapsed < 1.0, elapsed
 
 
-def test_subtract_ranges_on_a_slash_64_is_instant():
-    started = time.perf_counter()
+def test_subtract_ranges_on_a_slash_64():
     base = int(netaddr.IPAddress('fd12:3456:789a:14::'))
     remaining = subtract_ranges('fd12:3456:789a:14::/64',
                                 [str(netaddr.IPAddress(base + i * 65537)) for i in range(2000)])
-    assert time.perf_counter() - started < 1.0
     assert len(remaining) == 2000   # one gap after each removed address, none before ::0
     assert format_ranges(remaining[:1]) == ['fd12:3456:789a:14::1-fd12:3456:789a:14::1:0']
 
