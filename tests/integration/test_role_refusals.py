@@ -140,3 +140,38 @@ def test_artifact_refuses_a_regular_file_at_the_link_path(tmp_path):
     after = os.stat(str(link))
     assert link.read_text() == 'a manual install\n' and (after.st_ino, after.st_mtime) == (before.st_ino, before.st_mtime)
     assert not (tmp_path / 'cache').exists() and not (tmp_path / 'bin').exists()
+
+
+def test_firewall_ruleset_preview_puts_each_address_in_its_family(tmp_path):
+    """Not a refusal: the check-mode --diff preview of the ruleset on localhost.
+
+    The addresses passed the parser, so the template tells the families apart
+    by the colon alone; the preview shows which nft statement each one got.
+    """
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'), ANSIBLE_NOCOLOR='1',
+               ANSIBLE_LOCAL_TEMP=str(tmp_path / 'ansible-tmp'), ANSIBLE_INVENTORY_UNPARSED_WARNING='0',
+               ANSIBLE_LOCALHOST_WARNING='0')
+    env['PATH'] = BIN + os.pathsep + env.get('PATH', '')
+    extra = tmp_path / 'vars.json'
+    extra.write_text(json.dumps({
+        'refusal_role': 'firewall',
+        'firewall_admin_networks': ['10.213.0.0/24', 'fd42:6b33:2e00::/64'],
+        'firewall_k3s_server_addresses': ['10.213.0.11', 'fd42:6b33:2e00::b'],
+        'firewall_ruleset_path': str(tmp_path / 'homelab.nft'),
+        'firewall_extra_rules_nas': [{'port': 2049, 'sources': ['192.168.1.0/24', 'fd00:1::/64'], 'comment': 'nfs'}],
+    }))
+    command = [os.path.join(BIN, 'ansible-playbook'), '-i', 'localhost,', '-c', 'local',
+               '-e', 'ansible_python_interpreter=%s' % sys.executable, '-e', '@%s' % extra,
+               '--check', '--diff', PLAYBOOK]
+    proc = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
+    out = proc.stdout
+    assert proc.returncode == 0, out[-4000:] + proc.stderr[-2000:]
+    ruleset = out.split('TASK [homelab.k3s.firewall : Write the homelab nftables table]', 1)[1].split('TASK [', 1)[0]
+    added = '\n'.join(line[1:] for line in ruleset.splitlines() if line.startswith('+'))
+    assert re.search(r'set admin_v4 \{[^}]*elements = \{ 10\.213\.0\.0/24 \}', added), added
+    assert re.search(r'set admin_v6 \{[^}]*elements = \{ fd42:6b33:2e00::/64 \}', added), added
+    assert re.search(r'set etcd_peers_v4 \{[^}]*elements = \{ 10\.213\.0\.11 \}', added), added
+    assert re.search(r'set etcd_peers_v6 \{[^}]*elements = \{ fd42:6b33:2e00::b \}', added), added
+    assert 'ip saddr { 192.168.1.0/24 } tcp dport { 2049 } accept comment "nfs"' in added, added
+    assert 'ip6 saddr { fd00:1::/64 } tcp dport { 2049 } accept comment "nfs"' in added, added
+    assert not (tmp_path / 'homelab.nft').exists()
