@@ -1,9 +1,8 @@
-#!/usr/bin/env python3
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Benchmark (not a test): N lab nodes run `apt-get update` at the same instant through the
 lab's apt proxy, several rounds; did any hang, and how long did they take?
 
-    sudo benchmarks/lab_apt_update.py [--nodes 9] [--rounds 3] [--hang-after 300] [--shared]
+    .venv/bin/python benchmarks/lab_apt_update.py (as root) [--nodes 9] [--rounds 3] [--hang-after 300] [--shared]
 
 By default it runs a separate lab instance (own state directory, bridge ``hlk3sb0`` with
 10.213.50.0/24, own apt-cacher-ng started with this checkout's settings, own cgroups) so

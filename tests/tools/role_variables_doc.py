@@ -89,8 +89,8 @@ def table(role, entry, root=ROOT):
              % (role, role), '',
              '| Variable | Type | Default | Meaning |', '|---|---|---|---|']
     for name, option in sorted(specs[entry].get('options', {}).items()):
-        lines.append('| `%s` | %s | %s | %s |' % (name, _type(option), _default(dict(option, name=name), defaults),
-                                                   _text(option.get('description'))))
+        lines.append('| `%s` | %s | %s | %s |' % (
+            name, _type(option), _default(dict(option, name=name), defaults), _text(option.get('description'))))
     return '\n'.join(lines) + '\n'
 
 

@@ -255,8 +255,8 @@ class ObjectStore:
             if check else []
         if problems:
             name = (obj.get("metadata") or {}).get("name")
-            raise ApiError(422, "Invalid", '%s.%s "%s" is invalid: %s' % (rtype.kind, rtype.group, name,
-                                                                         "; ".join(problems)))
+            raise ApiError(422, "Invalid", '%s.%s "%s" is invalid: %s'
+                           % (rtype.kind, rtype.group, name, "; ".join(problems)))
 
     def _stamp(self, obj):
         self.rv += 1
