@@ -175,6 +175,30 @@ class Node:
                    yaml.safe_dump(kubeconfig, default_flow_style=False), mode)
 
     # -- the API -----------------------------------------------------------
+    def anonymous_paths(self):
+        """Paths open to anonymous requests, as kube-apiserver reads them from the
+        ``AuthenticationConfiguration`` named by ``kube-apiserver-arg: authentication-config=FILE``.
+
+        K3s runs kube-apiserver with ``anonymous-auth=false`` unless such a file is given; then the
+        file's ``anonymous`` block decides (enabled with path conditions = only those paths).
+        """
+        files = [arg.split("=", 1)[1] for arg in as_list(self.config.get("kube-apiserver-arg"))
+                 if arg.startswith("authentication-config=")]
+        if not files:
+            return ()
+        with open(files[-1]) as handle:
+            doc = yaml.safe_load(handle) or {}
+        if doc.get("kind") != "AuthenticationConfiguration" or not str(doc.get("apiVersion", "")).startswith(
+                "apiserver.config.k8s.io/"):
+            raise SystemExit("k3s stand-in: %s is not an AuthenticationConfiguration" % files[-1])
+        anonymous = doc.get("anonymous") or {}
+        if not anonymous.get("enabled"):
+            return ()
+        conditions = anonymous.get("conditions") or []
+        if not conditions:
+            raise SystemExit("k3s stand-in: anonymous access to every path is not emulated (%s)" % files[-1])
+        return tuple(str(c["path"]) for c in conditions)
+
     def start_api(self, token):
         """Serve the emulator (initialising server) or forward :6443 to the server we join."""
         upstream = self.config.get("server")
@@ -186,7 +210,8 @@ class Node:
             os.makedirs(db, exist_ok=True)
             self.emulator = EmulatorThread(host="0.0.0.0", port=API_PORT, token=token, tls_cert=cert, tls_key=key,
                                            state_file=os.path.join(db, "standin-state.json"),
-                                           establish_delay=2.0).__enter__()
+                                           establish_delay=2.0,
+                                           anonymous_paths=self.anonymous_paths()).__enter__()
             self.api = Api("https://127.0.0.1:%d" % API_PORT, token)
             with open(cert) as handle:
                 return handle.read()

@@ -57,6 +57,9 @@ class KubernetesApiEmulator(kmock.RawHandler):
     store: ObjectStore = attrs.field(factory=ObjectStore)
     token: str | None = None
     clock_offset: float = 0.0
+    # Paths served to requests without credentials (kube-apiserver's anonymous authenticator with
+    # path conditions); a request that presents a wrong token is still refused.
+    anonymous_paths: tuple = ()
 
     def __attrs_post_init__(self):
         self.store.clock = self.now
@@ -125,9 +128,11 @@ class KubernetesApiEmulator(kmock.RawHandler):
     def _serve(self, request):
         if len(self._requests) > 10000:  # bounded request log for long-running use
             del self._requests[:5000]
-        if self.token and request.headers.get("Authorization") != "Bearer " + self.token:
-            raise ApiError(401, "Unauthorized", "Unauthorized")
         path = request.url.path.rstrip("/") or "/"
+        auth = request.headers.get("Authorization")
+        anonymous = auth is None and path in self.anonymous_paths
+        if self.token and auth != "Bearer " + self.token and not anonymous:
+            raise ApiError(401, "Unauthorized", "Unauthorized")
         method = str(request.method.value if hasattr(request.method, "value") else request.method).upper()
         if method == "GET":
             discovery = self._discovery(path)
