@@ -40,18 +40,18 @@ collection-link:
 	@[ -L .cache/collections/ansible_collections/homelab/k3s ] || \
 		ln -s $(CURDIR) .cache/collections/ansible_collections/homelab/k3s
 
-# The lab cannot download K3s: its nodes run the K3s stand-in (tests/k3s_standin,
+# The lab cannot download K3s: its nodes run the K3s stand-in (tests/standins/k3s_standin,
 # NOT K3s) from a local mirror, with the stand-in's Python library bound in.
 STANDIN := .cache/k3s-standin
 STANDIN_VERSION := v1.34.2+k3s1
 
-$(STANDIN)/.built: tests/k3s_standin/build_mirror.py tests/k3s_standin/requirements.txt
-	$(VENV)/bin/python tests/k3s_standin/build_mirror.py --out $(STANDIN) --version=$(STANDIN_VERSION)
+$(STANDIN)/.built: tests/standins/k3s_standin/build_mirror.py tests/standins/k3s_standin/requirements.txt
+	$(VENV)/bin/python tests/standins/k3s_standin/build_mirror.py --out $(STANDIN) --version=$(STANDIN_VERSION)
 	touch $@
 
 lab-up: deps venv collection-link $(STANDIN)/.built
 	$(LAB) up --lab lab --nodes $(LAB_NODES) --servers $(LAB_SERVERS) --inventory $(INVENTORY) \
-		--bind-ro $(CURDIR)/tests:/opt/k3s-standin/src --bind-ro $(CURDIR)/$(STANDIN)/pylib:/opt/k3s-standin/pylib
+		--bind-ro $(CURDIR)/tests/standins:/opt/k3s-standin/src --bind-ro $(CURDIR)/$(STANDIN)/pylib:/opt/k3s-standin/pylib
 
 lab-down:
 	$(LAB) down --lab lab
@@ -67,19 +67,19 @@ lint: venv
 	ansible-lint
 
 sanity: venv
-	bash tests/sanity.sh
+	bash tests/runners/sanity.sh
 
 unit: venv collection-link
 	pytest
 
 build-check: venv
-	bash tests/build_check.sh
+	bash tests/runners/build_check.sh
 
 molecule: deps venv collection-link
-	bash tests/molecule.sh
+	bash tests/runners/molecule.sh
 
 test: deps venv collection-link
-	bash tests/run_suite.sh
+	bash tests/runners/run_suite.sh
 
 clean: lab-down
 	rm -rf .cache/build .cache/sanity tests/output

@@ -19,7 +19,7 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "tests"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "standins"))
 sys.path.insert(0, os.path.join(ROOT, ".cache", "collections"))
 import conftest  # noqa: E402  (creates the ansible_collections link)
 

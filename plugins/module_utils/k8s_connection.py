@@ -40,7 +40,7 @@ except ImportError:
     KUBERNETES_IMPORT_ERROR = traceback.format_exc()
 
 # Supported range of the kubernetes Python client (tested at both ends by
-# tests/k8s_client_matrix.sh). Keep in sync with the modules' requirements.
+# tests/runners/k8s_client_matrix.sh). Keep in sync with the modules' requirements.
 KUBERNETES_CLIENT_RANGE = ">=24.2.0,<38"
 
 CONNECTION_ARG_SPEC = dict(

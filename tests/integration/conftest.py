@@ -3,9 +3,9 @@ import sys
 
 import pytest
 
-TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if TESTS not in sys.path:
-    sys.path.insert(0, TESTS)
+STANDINS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "standins")
+if STANDINS not in sys.path:
+    sys.path.insert(0, STANDINS)
 
 from k8s_emulator import EmulatorThread  # noqa: E402
 

@@ -4,7 +4,7 @@
 ansible-test bootstraps pip in its sanity venvs with a get-pip.py fetched from
 a host this machine cannot reach; it first looks in
 ~/.ansible/test/cache/get_pip_<version>.py and does not verify that file.
-tests/sanity.sh installs this script there. It bootstraps pip with the
+tests/runners/sanity.sh installs this script there. It bootstraps pip with the
 standard library's ensurepip, then lets that pip install the requested
 packages from the configured index (PyPI through /etc/pip.conf, which carries
 the CA bundle this machine's registry traffic needs).

@@ -5,10 +5,12 @@ A path of one checkout baked into a script passes CI on the machine that has
 that checkout and fails everywhere else (issue: moto's venv at a fixed path).
 Flagged, in every file ``git ls-files`` lists:
 
-* the checkout's own absolute path and the folder it sits in (``/work/`` for
-  ``/work/main``), whatever they are on the machine that runs the check;
-* home directories of developers (``/home/<user>/``, ``/Users/<user>/``) and
-  the per-user tool caches of root (``/root/.pyenv``, ``/root/.cache`` ...).
+* the checkout's own absolute path and any sibling of it in the folder it
+  sits in (another developer's checkout), whatever they are on the machine
+  that runs the check;
+* home directories of developers (``home/<user>/``, ``Users/<user>/`` at the
+  root) and root's per-user tool caches (``.pyenv``, ``.cache`` ... in root's
+  home).
 
 Paths on the managed nodes (``/root/restore``, ``/root/.ssh/authorized_keys``)
 are not development-machine paths and stay allowed.

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026 homelab.k3s contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The event-log analysis the cluster scenario relies on (tests/k3s_standin/events.py)."""
+"""The event-log analysis the cluster scenario relies on (tests/standins/k3s_standin/events.py)."""
 
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
@@ -9,7 +9,7 @@ __metaclass__ = type
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "standins"))
 
 from k3s_standin import events  # noqa: E402  pylint: disable=wrong-import-position
 

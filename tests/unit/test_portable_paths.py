@@ -29,9 +29,10 @@ def fixture_repo(tmp_path):
 @pytest.mark.parametrize("line", [
     'venv="${HOMELAB_MOTO_VENV:-%(checkout)s/.cache/venv-moto}"',
     "export PATH=%(parent)s/other-checkout/.venv/bin:$PATH",
-    "cd /home/alice/src/homelab",
-    "python=/root/.pyenv/versions/3.11.7/bin/python",
-    "open /Users/bob/k3s/README.md",
+    # written in pieces so that this file does not trip the guard itself
+    "cd /" + "home/alice/src/homelab",
+    "python=/" + "root/.pyenv/versions/3.11.7/bin/python",
+    "open /" + "Users/bob/k3s/README.md",
 ])
 def test_planted_machine_path_fails_the_guard(repo, line):
     (repo / "script.sh").write_text(

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Build the test artifact mirror of the K3s stand-in and its Python library directory.
 
-``python3 tests/k3s_standin/build_mirror.py --out DIR --version V [--version V2 ...] [--tampered V3]``
+``python3 tests/standins/k3s_standin/build_mirror.py --out DIR --version V [--version V2 ...] [--tampered V3]``
 
 Writes ``DIR/mirror/<version>/`` laid out like a K3s GitHub release (``k3s``, ``k3s-arm64``,
 ``k3s-armhf``, ``k3s-airgap-images-<arch>.tar.zst``, ``sha256sum-<arch>.txt`` with real sha256
@@ -25,7 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ARCHES = (("amd64", "k3s"), ("arm64", "k3s-arm64"), ("arm", "k3s-armhf"))
 LAUNCHER = """#!/bin/sh
 # K3s STAND-IN for the homelab.k3s tests -- NOT K3s. It needs the test tree bound read-only at
-# /opt/k3s-standin (see tests/k3s_standin/README.md); it is never installed on a real host.
+# /opt/k3s-standin (see tests/standins/k3s_standin/README.md); it is never installed on a real host.
 K3S_STANDIN_VERSION='{version}'
 PYTHONPATH=/opt/k3s-standin/src:/opt/k3s-standin/pylib
 export K3S_STANDIN_VERSION PYTHONPATH

@@ -2,7 +2,7 @@
 
 ``python -m k8s_emulator --host 0.0.0.0 --port 6443 [--tls-cert C --tls-key K]
 [--token T] [--state-file F] [--establish-delay S] [--no-k3s-crds] [--ready-file F]``
-(run from ``tests/``, or with ``tests`` on ``PYTHONPATH``).
+(run from ``tests/standins/``, or with it on ``PYTHONPATH``).
 """
 import argparse
 import asyncio

@@ -2,9 +2,9 @@
 # The whole test suite, stage by stage, with each stage's duration.
 # Every stage runs even when an earlier one failed (so one CI log shows all
 # problems); the exit status is non-zero when any stage failed. The lab is
-# cleaned up by tests/molecule.sh whatever happens.
+# cleaned up by tests/runners/molecule.sh whatever happens.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 export PATH=$PWD/.venv/bin:$PATH
 export ANSIBLE_CONFIG=$PWD/ansible.cfg
 
@@ -23,11 +23,11 @@ stage() {
 }
 
 stage lint        bash -c 'yamllint . && ansible-lint'
-stage sanity      bash tests/sanity.sh
+stage sanity      bash tests/runners/sanity.sh
 stage pytest      pytest
-stage k8s-client-oldest bash tests/k8s_client_matrix.sh
-stage build-check bash tests/build_check.sh
-stage molecule    bash tests/molecule.sh
+stage k8s-client-oldest bash tests/runners/k8s_client_matrix.sh
+stage build-check bash tests/runners/build_check.sh
+stage molecule    bash tests/runners/molecule.sh
 
 echo
 echo "=================== summary ==================="

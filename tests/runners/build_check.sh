@@ -3,7 +3,7 @@
 # it from outside the checkout: ansible-doc lists its plugins and a playbook
 # calls its roles and plugins by FQCN.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 ROOT=$PWD
 export PATH=$ROOT/.venv/bin:$PATH
 WORK=$(mktemp -d)

@@ -9,7 +9,7 @@ install, config and service logic runs unchanged. It understands:
 ``k3s server`` / ``k3s agent``
     reads ``/etc/rancher/k3s/config.yaml`` (+ ``config.yaml.d/*.yaml``) and ``--key=value`` flags;
     records start / ready / stop (with argv, config and version) in ``EVENT_LOG``; a server without
-    ``server:`` serves the Kubernetes API (``tests/k8s_emulator``) on :6443 with TLS and the join
+    ``server:`` serves the Kubernetes API (``tests/standins/k8s_emulator``) on :6443 with TLS and the join
     token as bearer token, writes the token files and the kubeconfig where K3s does and applies the
     auto-deploy manifests; a joining server forwards :6443 to its ``server:``; every node registers
     its Node (labels, taints, addresses, kubelet version) and keeps its Ready condition fresh; on

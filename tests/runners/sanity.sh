@@ -3,7 +3,7 @@
 # ansible-test needs the collection at .../ansible_collections/homelab/k3s inside
 # a git repository, so the tracked files are copied to .cache/sanity/ first.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 ROOT=$PWD
 PY=${SANITY_PYTHON:-3.11}
 DEST=$ROOT/.cache/sanity/ansible_collections/homelab/k3s

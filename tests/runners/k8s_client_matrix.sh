@@ -2,11 +2,11 @@
 # Run the Kubernetes modules' unit and contract tests with the oldest supported kubernetes client.
 # The newest (requirements.txt pin) is what the main venv runs.
 #
-# usage: tests/k8s_client_matrix.sh [VENV_DIR] [-- extra pytest args]
+# usage: tests/runners/k8s_client_matrix.sh [VENV_DIR] [-- extra pytest args]
 # The venv is created once and reused (idempotent); delete it to rebuild.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 K8S_MIN="24.2.0"          # lower end of KUBERNETES_CLIENT_RANGE (module_utils/k8s_connection.py)
 ANSIBLE_CORE="2.19.14"
 VENV="${1:-${ROOT}/.cache/venv-k8s-min}"

@@ -3,7 +3,7 @@
 # other on the local lab, print each one's duration, and always take the
 # scenarios' labs down at the end, even after a failure or an interrupt.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 export PATH=$PWD/.venv/bin:$PATH
 export ANSIBLE_CONFIG=$PWD/ansible.cfg
 
