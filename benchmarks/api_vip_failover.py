@@ -95,12 +95,16 @@ def main(argv=None):
     start = time.monotonic()
     os.kill(init, signal.SIGKILL)
     deadline = start + args.timeout
+    # The kernel tears the node down asynchronously: until its init is gone, its HAProxy may
+    # still accept connections on the VIP. Probe only once the node is dead.
+    dead_s = wait_for(lambda: not os.path.exists("/proc/%d" % init), start, deadline, 0.01)
     tcp_s = wait_for(lambda: tcp_ok(args.vip, args.port, args.probe_timeout), start, deadline, args.interval)
     api_s = wait_for(lambda: https_ok(url, args.probe_timeout * 4), start, deadline, args.interval)
-    print("killed %s (init pid %d) holding %s" % (args.node, init, args.vip))
+    print("killed %s (init pid %d) holding %s; node gone after %s" % (
+        args.node, init, args.vip, "%.2f s" % dead_s if dead_s is not None else "never"))
     print("VIP accepts TCP on port %d again after: %s" % (args.port, "%.2f s" % tcp_s if tcp_s else "never"))
     print("GET %s answers 200 again after:        %s" % (args.path, "%.2f s" % api_s if api_s else "never"))
-    print(json.dumps({"node": args.node, "vip": args.vip, "tcp_s": tcp_s, "api_s": api_s}))
+    print(json.dumps({"node": args.node, "vip": args.vip, "dead_s": dead_s, "tcp_s": tcp_s, "api_s": api_s}))
     return 0 if tcp_s is not None and api_s is not None else 1
 
 
