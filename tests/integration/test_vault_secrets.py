@@ -28,18 +28,18 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 @pytest.fixture(scope="module")
 def bao(tmp_path_factory):
-    server = OpenBaoServer(tmp_path_factory.mktemp("bao")).start()
+    server = OpenBaoServer(tmp_path_factory.mktemp("bao"))
     try:
-        yield server
+        yield server.start()
     finally:
         server.stop()
 
 
 @pytest.fixture
 def fresh_bao(tmp_path):
-    server = OpenBaoServer(tmp_path / "bao").start()
+    server = OpenBaoServer(tmp_path / "bao")
     try:
-        yield server
+        yield server.start()
     finally:
         server.stop()
 
