@@ -62,7 +62,7 @@ def sign_v4(method, url, headers, body, access_key, secret_key, region, now, ser
     signed = sorted(lower)
     pairs = []
     for item in parts.query.split('&') if parts.query else []:
-        k, _, v = item.partition('=')
+        k, dummy, v = item.partition('=')
         pairs.append((_q(_unq(k)), _q(_unq(v))))
     canonical = '\n'.join([method, parts.path or '/', '&'.join('%s=%s' % kv for kv in sorted(pairs)),
                            ''.join('%s:%s\n' % (h, lower[h]) for h in signed), ';'.join(signed), payload_hash])
@@ -120,7 +120,7 @@ class MinioClient(object):
         self.admin_prefix = ADMIN_PREFIXES[flavour]
         self.region = region
         self.transport = transport or url_transport
-        self.clock = clock or (lambda: datetime.datetime.utcnow())
+        self.clock = clock or datetime.datetime.utcnow
 
     def call(self, method, path, params=None, body=b'', headers=None, ok=(200, 204)):
         qs = query_string(params or {})

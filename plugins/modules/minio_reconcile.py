@@ -34,7 +34,6 @@ options:
     description: Root (admin) secret key.
     type: str
     required: true
-    no_log: true
   flavour:
     description: Server flavour; selects the admin API prefix.
     type: str
@@ -100,7 +99,6 @@ options:
       secret_key:
         description: The user's secret key (8 characters or more); required unless O(users[].state=absent).
         type: str
-        no_log: true
       buckets:
         description: Buckets this user may use (a generated policy limited to them).
         type: list
@@ -124,10 +122,12 @@ options:
 attributes:
   check_mode:
     support: full
+    description: Reads the server and reports what would be done, without writing.
   diff_mode:
     support: full
+    description: Shows buckets (versioning), policy names and users' policies before and after; secret keys only as C((changed)).
 author:
-  - homelab.k3s maintainers
+  - homelab.k3s maintainers (@homelab-k3s)
 """
 
 EXAMPLES = r"""
@@ -164,7 +164,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             endpoint=dict(type='str', required=True),
-            access_key=dict(type='str', required=True),
+            access_key=dict(type='str', required=True, no_log=False),
             secret_key=dict(type='str', required=True, no_log=True),
             flavour=dict(type='str', choices=['minio', 'rustfs'], default='minio'),
             region=dict(type='str', default='us-east-1'),

@@ -105,7 +105,7 @@ def verify_sigv4(method, raw_path, raw_query, headers, body, iam):
     cred = fields.get("Credential", "").split("/")
     if len(cred) != 5:
         return None, ("AuthorizationHeaderMalformed", "bad Credential")
-    access_key, date, region, service, _ = cred
+    access_key, date, region, service = cred[:4]
     secret = iam.secret_of(access_key)
     if secret is None:
         return None, ("InvalidAccessKeyId", "The Access Key Id you provided does not exist in our records.")
@@ -241,7 +241,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             with _LOCK:
                 return self.admin(raw_path[len(ADMIN_PREFIX):], query, body)
         path = urllib.parse.unquote(raw_path)
-        bucket, _, key = path.lstrip("/").partition("/")
+        bucket, key = (path.lstrip("/").split("/", 1) + [""])[:2]
         if access_key != st.iam.root_user:
             user = st.iam.users[access_key]
             docs = [st.iam.policies[p] for p in user.get("policyName", "").split(",") if p in st.iam.policies]
@@ -344,7 +344,7 @@ class State:
 
 
 def parse_address(value):
-    host, _, port = value.rpartition(":")
+    host, dummy, port = value.rpartition(":")
     return host or "0.0.0.0", int(port)
 
 

@@ -186,8 +186,9 @@ BUCKETS = [{'name': 'restic', 'versioning': True}, {'name': 'archive'}]
 USERS = [{'access_key': 'backup', 'secret_key': 'backup-secret', 'buckets': ['restic']}]
 
 
-def _run(server, buckets=BUCKETS, users=USERS, policies=(), check=False):
-    return reconcile(server.client(), server.client, buckets, users, list(policies), check_mode=check)
+def _run(server, buckets=None, users=None, policies=(), check=False):
+    return reconcile(server.client(), server.client, BUCKETS if buckets is None else buckets,
+                     USERS if users is None else users, list(policies), check_mode=check)
 
 
 def test_first_run_creates_everything_second_run_changes_nothing():
