@@ -238,7 +238,11 @@ class Node:
                          "containerRuntimeVersion": "containerd://standin"},
             "conditions": [{"type": "Ready", "status": ready, "lastHeartbeatTime": now, "lastTransitionTime": now,
                             "reason": "KubeletReady" if ready == "True" else "NodeStatusUnknown",
-                            "message": "k3s stand-in" if ready == "True" else "k3s stand-in stopped"}]}}
+                            "message": "k3s stand-in" if ready == "True" else "k3s stand-in stopped"}]
+            + ([{"type": "EtcdIsVoter", "status": ready, "lastHeartbeatTime": now, "lastTransitionTime": now,
+                 "reason": "MemberNotLearner" if ready == "True" else "MemberIsUnhealthy",
+                 "message": "k3s stand-in (not real etcd membership)"}]
+               if self.role == "server" and not self.config.get("datastore-endpoint") else [])}}
 
     def register(self):
         path = "/api/v1/nodes/" + self.name
