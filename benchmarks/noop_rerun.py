@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Benchmark (not a test): first converge and no-op re-runs of a playbook on N fresh lab nodes.
+
+    sudo .venv/bin/python benchmarks/noop_rerun.py [--nodes 3] [--runs 3] [--playbook baseline|site]
+                                                  [--forks N] [--keep-lab]
+
+``baseline`` runs benchmarks/baseline_roles.yml (security, firewall, ntp); ``site`` runs
+playbooks/site.yml with the lab's variables (inventories/lab/group_vars) and the K3s STAND-IN
+from the local mirror that ``make site`` builds (.cache/k3s-standin; run ``make site`` or
+``make lab-up`` once first). A fresh lab named ``bench`` is started, the playbook converges once,
+then re-runs ``--runs`` times; each run prints wall time, task count, changed count and the
+machine's load average, then min/median of the re-runs. The lab is always taken down.
+
+Reproduce the figures of a closing note on a quiet machine (nothing else running: check
+``uptime``), with the node count and forks it names.
+"""
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LAB = "bench"
+PLAYBOOKS = {
+    "baseline": os.path.join(ROOT, "benchmarks", "baseline_roles.yml"),
+    "site": os.path.join(ROOT, "playbooks", "site.yml"),
+}
+RECAP = re.compile(r"^\S+\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)")
+
+
+def lab(*args):
+    return subprocess.run([sys.executable, os.path.join(ROOT, "lab", "lab.py")] + list(args),
+                          check=True, capture_output=True, text=True)
+
+
+def loadavg():
+    with open("/proc/loadavg", encoding="ascii") as handle:
+        return " ".join(handle.read().split()[:3])
+
+
+def run_playbook(playbook, inventory, forks, env, log):
+    cmd = [os.path.join(ROOT, ".venv", "bin", "ansible-playbook"), "-i", inventory, playbook]
+    if forks:
+        cmd += ["--forks", str(forks)]
+    start = time.monotonic()
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    took = time.monotonic() - start
+    with open(log, "w", encoding="utf-8") as handle:
+        handle.write(proc.stdout + proc.stderr)
+    if proc.returncode != 0:
+        sys.stdout.write(proc.stdout[-4000:])
+        raise SystemExit("benchmark: %s failed (log: %s)" % (os.path.basename(playbook), log))
+    tasks = sum(1 for line in proc.stdout.splitlines() if line.startswith("TASK ["))
+    changed = sum(int(m.group(2)) for m in map(RECAP.match, proc.stdout.splitlines()) if m)
+    return took, tasks, changed
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
+    parser.add_argument("--nodes", type=int, default=3)
+    parser.add_argument("--servers", type=int, default=1)
+    parser.add_argument("--runs", type=int, default=3, help="no-op re-runs after the first converge")
+    parser.add_argument("--playbook", choices=sorted(PLAYBOOKS), default="baseline")
+    parser.add_argument("--forks", type=int, help="ansible-playbook --forks (default: ansible.cfg)")
+    parser.add_argument("--keep-lab", action="store_true", help="leave the bench lab running")
+    args = parser.parse_args()
+
+    work = tempfile.mkdtemp(prefix="bench-")
+    inventory = os.path.join(work, "hosts.yml")
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
+               ANSIBLE_SSH_CONTROL_PATH_DIR=os.path.join(work, "cp"),
+               PATH=os.path.join(ROOT, ".venv", "bin") + os.pathsep + os.environ.get("PATH", ""))
+    up = ["up", "--lab", LAB, "--nodes", str(args.nodes), "--servers", str(args.servers),
+          "--timeout", "600", "--inventory", inventory]
+    if args.playbook == "site":
+        standin = os.path.join(ROOT, ".cache", "k3s-standin")
+        if not os.path.isdir(os.path.join(standin, "pylib")):
+            raise SystemExit("benchmark: no K3s stand-in mirror in .cache/k3s-standin: run 'make lab-up' once")
+        up += ["--bind-ro", "%s:/opt/k3s-standin/src" % os.path.join(ROOT, "tests", "standins"),
+               "--bind-ro", "%s:/opt/k3s-standin/pylib" % os.path.join(standin, "pylib")]
+        # the lab's group_vars sit next to the inventory the playbook reads
+        shutil.copytree(os.path.join(ROOT, "inventories", "lab", "group_vars"),
+                        os.path.join(work, "group_vars"))
+    try:
+        lab(*up)
+        print("%s on %d lab nodes, forks %s; load average before: %s"
+              % (args.playbook, args.nodes, args.forks or "ansible.cfg", loadavg()))
+        print("%-16s %8s %6s %8s   %s" % ("run", "wall s", "tasks", "changed", "load (1/5/15 min)"))
+        noop = []
+        for i in range(args.runs + 1):
+            name = "first-converge" if i == 0 else "no-op-%d" % i
+            took, tasks, changed = run_playbook(PLAYBOOKS[args.playbook], inventory, args.forks, env,
+                                                os.path.join(work, name + ".log"))
+            print("%-16s %8.1f %6d %8d   %s" % (name, took, tasks, changed, loadavg()))
+            if i:
+                noop.append(took)
+                if changed:
+                    print("  warning: a re-run changed %d task(s): not idempotent" % changed)
+        if noop:
+            print("no-op re-runs: min %.1f s, median %.1f s (%d runs)"
+                  % (min(noop), statistics.median(noop), len(noop)))
+    finally:
+        if not args.keep_lab:
+            subprocess.run([sys.executable, os.path.join(ROOT, "lab", "lab.py"), "down", "--lab", LAB],
+                           capture_output=True, check=False)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
