@@ -1,8 +1,7 @@
-#!/usr/bin/env python3
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Benchmark (not a test): first converge and no-op re-runs of a playbook on N fresh lab nodes.
 
-    sudo .venv/bin/python benchmarks/noop_rerun.py [--nodes 3] [--runs 3] [--playbook baseline|site]
+    .venv/bin/python benchmarks/noop_rerun.py   (as root) [--nodes 3] [--runs 3] [--playbook baseline|site]
                                                   [--forks N] [--keep-lab]
 
 ``baseline`` runs benchmarks/baseline_roles.yml (security, firewall, ntp); ``site`` runs
