@@ -9,7 +9,7 @@ LAB_NODES ?= 3
 LAB_SERVERS ?= 1
 INVENTORY := inventories/lab/hosts.yml
 DEB_PACKAGES := systemd-container mmdebstrap apt-cacher-ng qemu-system-x86 qemu-utils \
-	e2fsprogs iproute2 openssh-client sshpass rsync git python3-venv curl bzip2
+	e2fsprogs iproute2 openssh-client sshpass rsync git python3-venv curl bzip2 etcd-server
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
@@ -51,7 +51,8 @@ $(STANDIN)/.built: tests/standins/k3s_standin/build_mirror.py tests/standins/k3s
 
 lab-up: deps venv collection-link $(STANDIN)/.built
 	$(LAB) up --lab lab --nodes $(LAB_NODES) --servers $(LAB_SERVERS) --inventory $(INVENTORY) \
-		--bind-ro $(CURDIR)/tests/standins:/opt/k3s-standin/src --bind-ro $(CURDIR)/$(STANDIN)/pylib:/opt/k3s-standin/pylib
+		--bind-ro $(CURDIR)/tests/standins:/opt/k3s-standin/src --bind-ro $(CURDIR)/$(STANDIN)/pylib:/opt/k3s-standin/pylib \
+		--bind-ro /usr/bin/etcd:/opt/k3s-standin/bin/etcd
 
 lab-down:
 	$(LAB) down --lab lab

@@ -3,6 +3,10 @@
 
 Prints, for a 1,000-node dual-stack inventory (target: plan in < 0.1 s):
 
+0. ``subtract_ranges`` of 2,000 scattered addresses from an IPv6 /64 and a plan
+   whose IPv6 LB pool is 2**62 addresses (targets: < 1 s each; enumerating the
+   addresses would never finish - tests/unit checks the results, this the time);
+
 1. ``plan_network`` called from Python (module_utils, the logic alone);
 2. ``homelab.k3s.network_plan`` called from a Jinja template, as a play does;
 3. the same per-node checks written in Jinja with ansible.utils ``ipaddr``
@@ -117,6 +121,19 @@ def main():
 
     import netaddr
     from ansible_collections.homelab.k3s.plugins.module_utils.network_plan import plan_network
+
+    from ansible_collections.homelab.k3s.plugins.module_utils.network_plan import subtract_ranges
+    base = int(netaddr.IPAddress('fd12:3456:789a:14::'))
+    removed = [str(netaddr.IPAddress(base + i * 65537)) for i in range(2000)]
+    _gaps, best, median = timed(lambda: subtract_ranges('fd12:3456:789a:14::/64', removed), args.repeat)
+    print('  subtract_ranges, 2000 addresses from a /64  %8.4f s / %8.4f s  %s'
+          % (best, median, 'OK (< 1 s)' if best < 1 else 'SLOWER THAN 1 s TARGET'))
+    huge_network, huge_nodes = inventory(args.nodes)
+    huge_network = dict(huge_network, lb_pool_size={'ipv4': 200, 'ipv6': 2 ** 62},
+                        dhcp_ranges=['10.10.15.0/24', 'fd12:3456:789a:14:ffff::/80'], avoid=[])
+    _plan, best, median = timed(lambda: plan_network(huge_network, huge_nodes), args.repeat)
+    print('  plan_network, 2**62-address IPv6 LB pool    %8.4f s / %8.4f s  %s'
+          % (best, median, 'OK (< 1 s)' if best < 1 else 'SLOWER THAN 1 s TARGET'))
 
     network, nodes = inventory(args.nodes)
     print('%d-node dual-stack inventory, best / median of %d runs' % (args.nodes, args.repeat))

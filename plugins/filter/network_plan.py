@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, homelab.k3s maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-# Documentation: network_plan.yml, network_plan_problems.yml (sidecar files).
+# Documentation: network_plan.yml, network_plan_problems.yml, address_problems.yml (sidecar files).
 
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
@@ -12,6 +12,7 @@ from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.homelab.k3s.plugins.module_utils.network_plan import (
     MissingNetaddrError,
     NetworkPlanError,
+    address_problems as _address_problems,
     network_problems,
     plan_network,
 )
@@ -33,10 +34,19 @@ def network_plan_problems(network, nodes):
         raise AnsibleFilterError(to_native(exc))
 
 
+def address_problems(values, field='addresses'):
+    """Problems of a list that must hold IP addresses or CIDRs, each naming ``field``."""
+    try:
+        return _address_problems(values, field)
+    except MissingNetaddrError as exc:
+        raise AnsibleFilterError(to_native(exc))
+
+
 class FilterModule(object):
 
     def filters(self):
         return {
             'network_plan': network_plan,
             'network_plan_problems': network_plan_problems,
+            'address_problems': address_problems,
         }

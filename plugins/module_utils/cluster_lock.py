@@ -318,3 +318,37 @@ class ClusterLock(object):
 
     def query(self):
         return self.describe(self._read())
+
+    def transact(self, decide):
+        """Read-decide-write with the record just read, retried on conflict.
+
+        ``decide(record, description)`` returns None (nothing to write) or a
+        dict with ``holder``, ``ttl``, ``reason`` and ``data`` for the new
+        record, computed from the record it was given. The write is
+        conditional on that record, so a concurrent change makes ``decide``
+        run again on the new record and no update is lost. Returns the
+        description of the record written (or read, or previewed in check
+        mode) and whether a write was (or would be) done.
+        """
+        while True:
+            record = self._read()
+            wanted = decide(record, self.describe(record))
+            if wanted is None:
+                return self.describe(record), False
+            holder = wanted["holder"]
+            now = self._now_for_write()
+            same = bool(holder) and record.holder == holder
+            body = self._body(record, holder,
+                              (record.acquired or now) if same else (now if holder else None),
+                              now if holder else None, wanted["ttl"],
+                              record.transitions + (0 if same or not holder else 1),
+                              wanted.get("reason"), wanted.get("data"))
+            self.before = self.describe(record)
+            if self.check_mode:
+                return self.describe(LockRecord(body)), True
+            try:
+                written = self._write(record, body)
+            except ConflictError:
+                self.conflicts += 1
+                continue
+            return self.describe(written), True

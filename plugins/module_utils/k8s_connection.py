@@ -23,7 +23,13 @@ import json
 import time
 import traceback
 
-from ansible.module_utils.basic import env_fallback
+try:
+    from ansible.module_utils.basic import env_fallback
+except ImportError:
+    # The on-node commands of the cluster_power role import this file with
+    # Debian's python3 and no Ansible; they never use CONNECTION_ARG_SPEC.
+    def env_fallback(*args, **kwargs):
+        raise RuntimeError("env_fallback needs ansible-core")
 
 KUBERNETES_IMPORT_ERROR = None
 try:

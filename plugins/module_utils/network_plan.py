@@ -194,6 +194,26 @@ def parse_span(text, label, problems):
     return parse_address(text, label, problems)
 
 
+def address_problems(values, field):
+    """Problems of ``values``, each an IP address or a network in CIDR notation.
+
+    ``field`` names where the values come from (it starts every message). A
+    CIDR must not have host bits set; ranges (``a-b``) are refused. Used where
+    a role writes addresses into a configuration (the firewall's nftables sets).
+    """
+    require_netaddr()
+    problems = []
+    if isinstance(values, str) or not isinstance(values, (list, tuple)):
+        return ['%s: expected a list of addresses or CIDRs, got %r' % (field, values)]
+    for index, value in enumerate(values):
+        label = '%s[%d]' % (field, index)
+        if isinstance(value, str) and '/' in value:
+            parse_cidr(value, label, problems)
+        else:
+            parse_address(value, label, problems)
+    return problems
+
+
 def merge_spans(spans):
     """Sorted, merged ``(first, last)`` pairs of spans of one version."""
     merged = []

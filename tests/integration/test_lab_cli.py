@@ -147,8 +147,8 @@ def test_up_is_idempotent_status_reports_and_down_leaves_nothing():
                            check=True).stdout
     assert "vb-pyt-" not in links
     assert "/nodes/pyt-" not in open("/proc/mounts").read()
-    for root in ("/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified"):
-        for node in ("pyt-1", "pyt-2"):
+    for node in ("pyt-1", "pyt-2"):
+        for root in ("/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified"):
             assert not os.path.exists(os.path.join(root, "homelab-k3s-lab", node))
         assert not os.path.exists("/var/lib/homelab-k3s-lab/nodes/%s" % node)
     status = json.loads(lab("status", "--json").stdout)

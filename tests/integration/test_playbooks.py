@@ -1,5 +1,6 @@
 """Both modules run by ansible-playbook (subprocess) against the emulator process."""
 import os
+import re
 import subprocess
 import sys
 
@@ -35,6 +36,11 @@ def run_playbook(name, url, tmp_path, *extra):
 def test_cluster_lock_playbook(emulator_process, tmp_path):
     out = run_playbook("cluster_lock.yml", emulator_process.url, tmp_path, "--diff")
     assert "failed=0" in out.splitlines()[-2] or "failed=0" in out
+    # the playbook asserts the registered diff; here: the diff callback printed it
+    release = out.split("TASK [Release on the control plane]", 1)[1].split("TASK [", 1)[0]
+    assert "--- before" in release and "+++ after" in release, release
+    assert re.search(r"^-\s+holder: cp1-[0-9a-f]{8}$", release, re.M), release
+    assert re.search(r"^\+\s+holder: null$", release, re.M), release
 
 
 def test_cluster_lock_check_mode(emulator_process, tmp_path):

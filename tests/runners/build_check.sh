@@ -45,9 +45,12 @@ for role in $(ls "$ROOT/roles"); do
     grep -q "homelab.k3s.$role" "$WORK/roles.txt" || { echo "FAIL: role $role not listed" >&2; exit 1; }
 done
 
-# a playbook that uses the installed collection by FQCN (no host is contacted)
-if [ -f "$ROOT/tests/build_check_playbook.yml" ]; then
-    cp "$ROOT/tests/build_check_playbook.yml" "$WORK/play.yml"
-    ansible-playbook -i localhost, -c local "$WORK/play.yml"
-fi
+# a playbook that uses the installed collection by FQCN (no host is contacted):
+# its filters, test, a module and a role, each result asserted
+PLAY=$ROOT/tests/build_check_playbook.yml
+[ -f "$PLAY" ] || { echo "FAIL: $PLAY is missing" >&2; exit 1; }
+cp "$PLAY" "$WORK/play.yml"
+mkdir -p "$WORK/scratch"
+BUILD_CHECK_WORK=$WORK/scratch ansible-playbook -i localhost, -c local \
+    -e "ansible_python_interpreter=$(command -v python3)" "$WORK/play.yml"
 echo "build-check: OK"

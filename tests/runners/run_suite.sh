@@ -3,31 +3,72 @@
 # Every stage runs even when an earlier one failed (so one CI log shows all
 # problems); the exit status is non-zero when any stage failed. The lab is
 # cleaned up by tests/runners/molecule.sh whatever happens.
+#
+# The Molecule stage spends most of its time waiting on lab nodes, so it runs
+# in the background from the start while the controller-only stages (lint,
+# sanity, pytest, ...) run one after the other in the foreground; its log is
+# printed when it ends. HOMELAB_SUITE_SERIAL=1 runs every stage in turn.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 export PATH=$PWD/.venv/bin:$PATH
 export ANSIBLE_CONFIG=$PWD/ansible.cfg
+STATE=$PWD/.cache/suite
+mkdir -p "$STATE"
 
 declare -a NAMES RESULTS TIMES
 failed=0
+record() {  # record NAME RC SECONDS
+    NAMES+=("$1"); TIMES+=("$3")
+    if [ "$2" -eq 0 ]; then RESULTS+=("PASS"); else RESULTS+=("FAIL($2)"); failed=1; fi
+}
 stage() {
     local name=$1; shift
-    local start=$SECONDS
+    local start=$SECONDS rc
     echo
     echo "=================== stage: $name ($(date -u +%H:%M:%S)) ==================="
     if "$@"; then rc=0; else rc=$?; fi
-    local took=$((SECONDS - start))
-    NAMES+=("$name"); TIMES+=("$took")
-    if [ "$rc" -eq 0 ]; then RESULTS+=("PASS"); else RESULTS+=("FAIL($rc)"); failed=1; fi
-    echo "=================== stage: $name ${RESULTS[-1]} in ${took}s ==================="
+    record "$name" "$rc" $((SECONDS - start))
+    echo "=================== stage: $name ${RESULTS[-1]} in ${TIMES[-1]}s ==================="
 }
+
+molecule_stage() {
+    local start=$SECONDS rc
+    if bash tests/runners/molecule.sh; then rc=0; else rc=$?; fi
+    echo "$rc $((SECONDS - start))" >"$STATE/molecule.result"
+}
+
+if [ "${HOMELAB_SUITE_SERIAL:-0}" = 1 ]; then
+    background=""
+else
+    rm -f "$STATE/molecule.result"
+    echo "stage molecule runs in the background from $(date -u +%H:%M:%S); its log follows the other stages"
+    molecule_stage >"$STATE/molecule.log" 2>&1 &
+    background=$!
+    trap '[ -n "$background" ] && kill "$background" 2>/dev/null' INT TERM
+fi
 
 stage lint        bash -c 'yamllint . && ansible-lint'
 stage sanity      bash tests/runners/sanity.sh
 stage pytest      pytest
 stage k8s-client-oldest bash tests/runners/k8s_client_matrix.sh
 stage build-check bash tests/runners/build_check.sh
-stage molecule    bash tests/runners/molecule.sh
+
+if [ -z "$background" ]; then
+    stage molecule bash tests/runners/molecule.sh
+else
+    echo
+    echo "=================== stage: molecule (background; waiting from $(date -u +%H:%M:%S)) ==================="
+    wait "$background"
+    cat "$STATE/molecule.log"
+    if [ -s "$STATE/molecule.result" ]; then
+        read -r rc took <"$STATE/molecule.result"
+    else
+        rc=1; took=$SECONDS
+        echo "the molecule stage ended without a result"
+    fi
+    record molecule "$rc" "$took"
+    echo "=================== stage: molecule ${RESULTS[-1]} in ${took}s ==================="
+fi
 
 echo
 echo "=================== summary ==================="

@@ -34,7 +34,8 @@ class Api:
     def call(self, method, path, body=None, content_type="application/json"):
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(self.url + path, data=data, method=method)
-        request.add_header("Authorization", "Bearer " + self.token)
+        if self.token:
+            request.add_header("Authorization", "Bearer " + self.token)
         request.add_header("Accept", "application/json")
         if data is not None:
             request.add_header("Content-Type", content_type)
@@ -52,6 +53,11 @@ class Api:
 
     def get(self, path):
         return self.call("GET", path)
+
+    def get_text(self, path):
+        """GET a plain-text document (``/cacerts``)."""
+        result = self.call("GET", path)
+        return result if isinstance(result, str) else json.dumps(result)
 
     def merge_patch(self, path, body):
         return self.call("PATCH", path, body, "application/merge-patch+json")

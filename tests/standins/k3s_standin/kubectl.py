@@ -15,6 +15,7 @@ __metaclass__ = type
 import json
 import os
 import sys
+import time
 
 import yaml
 
@@ -49,7 +50,18 @@ def kubectl(argv):
         if words[:2] in (["delete", "node"], ["delete", "nodes"]) and len(words) == 3:
             api.call("DELETE", "/api/v1/nodes/" + words[2])
             print('node "%s" deleted' % words[2])
-            return 0
+            # kubectl waits (--wait=true) until finalizers, e.g. K3s's etcd member removal, are done.
+            deadline = time.time() + 60
+            while time.time() < deadline:
+                try:
+                    api.get("/api/v1/nodes/" + words[2])
+                except ApiFailure as exc:
+                    if exc.status == 404:
+                        return 0
+                    raise
+                time.sleep(1)
+            print("error: timed out waiting for the deletion of node %s" % words[2], file=sys.stderr)
+            return 1
         if words[:1] in (["cordon"], ["uncordon"], ["drain"]) and len(words) == 2:
             api.merge_patch("/api/v1/nodes/" + words[1], {"spec": {"unschedulable": words[0] != "uncordon"}})
             print("node/%s %s" % (words[1], {"cordon": "cordoned", "uncordon": "uncordoned",

@@ -24,15 +24,16 @@ install, config and service logic runs unchanged. It understands:
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
+import calendar
 import glob
 import hashlib
 import json
 import os
 import platform
+import re
 import secrets
 import signal
 import socket
-import ssl
 import subprocess
 import sys
 import threading
@@ -40,17 +41,38 @@ import time
 
 import yaml
 
+from . import charts, validate
 from .api import Api, ApiFailure
+from .etcd import EtcdClient, EtcdError, EtcdMember, local_config
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from k8s_emulator import EmulatorThread  # noqa: E402  pylint: disable=wrong-import-position
+from k8s_emulator.kvstore import KvObjectStore  # noqa: E402  pylint: disable=wrong-import-position
+from k8s_emulator.store import ApiError, ObjectStore  # noqa: E402  pylint: disable=wrong-import-position
 
 VERSION = os.environ.get("K3S_STANDIN_VERSION", "v0.0.0+standin")
-CONFIG = "/etc/rancher/k3s/config.yaml"
-DATA_DIR = "/var/lib/rancher/k3s"
-EVENT_LOG = "/var/log/k3s-standin/events.jsonl"
+# Tests run several stand-in nodes on one machine: every absolute path is under this prefix.
+ROOT = os.environ.get("K3S_STANDIN_ROOT", "")
+CONFIG = ROOT + "/etc/rancher/k3s/config.yaml"
+DATA_DIR = ROOT + "/var/lib/rancher/k3s"
+EVENT_LOG = ROOT + "/var/log/k3s-standin/events.jsonl"
 API_PORT = 6443
 HEARTBEAT = 3.0
+# kube-controller-manager --node-monitor-grace-period: 50s by default since Kubernetes v1.32
+# (kubernetes/kubernetes#125962); a node that has not posted status for that long turns Unknown.
+NODE_MONITOR_GRACE = 50.0
+ETCD_BINARIES = ("/opt/k3s-standin/bin/etcd", "/usr/bin/etcd")
 CILIUM_CRDS = (("ciliumloadbalancerippools", "CiliumLoadBalancerIPPool", ["v2alpha1", "v2"]),
                ("ciliuml2announcementpolicies", "CiliumL2AnnouncementPolicy", ["v2alpha1"]))
 ARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm"}
+ETCD_NAME_ANNOTATION = "etcd.k3s.cattle.io/node-name"        # K3s pkg/etcd/etcd.go NodeNameAnnotation
+ETCD_ADDRESS_ANNOTATION = "etcd.k3s.cattle.io/node-address"  # NodeAddressAnnotation
+ETCD_FINALIZER = "wrangler.cattle.io/managed-etcd-controller"
+BOOTSTRAP_KEY = "/k3s-standin/bootstrap"
+
+
+class Refused(Exception):
+    """The stand-in refuses to start (K3s would exit with a fatal error)."""
 
 
 def record(event, **fields):
@@ -72,18 +94,8 @@ def as_list(value):
     return [v.strip() for v in str(value).split(",") if v.strip()]
 
 
-def load_config(argv, path=CONFIG):
-    """config.yaml, then config.yaml.d/*.yaml in order, then --key=value flags (last wins)."""
-    config = {}
-    for name in [path] + sorted(glob.glob(path + ".d/*.yaml")):
-        if os.path.exists(name):
-            with open(name) as handle:
-                config.update(yaml.safe_load(handle) or {})
-    for arg in argv:
-        if arg.startswith("--"):
-            key, sep, value = arg[2:].partition("=")
-            config[key] = value if sep else True
-    return config
+def truthy(value):
+    return str(value).lower() in ("1", "t", "true")
 
 
 def write_file(path, content, mode):
@@ -93,6 +105,11 @@ def write_file(path, content, mode):
         handle.write(content)
     os.chmod(tmp, mode)
     os.replace(tmp, path)
+
+
+def read_file(path):
+    with open(path) as handle:
+        return handle.read()
 
 
 def sd_notify(message):
@@ -106,100 +123,359 @@ def sd_notify(message):
         sock.sendall(message.encode())
 
 
+def parse_token(token):
+    """``(ca_hash or None, password)`` of a K3s token.
+
+    The full form is ``K10<sha256 of the cluster CA bundle>::<user>:<password>``; a short token is the
+    password alone (K3s pkg/clientaccess/token.go). A ``K10`` token whose hash part is malformed is
+    refused, as K3s does.
+    """
+    token = str(token).strip()
+    if token.startswith("K10") and "::" in token:
+        ca_hash, creds = token[3:].split("::", 1)
+        if not re.match(r"^[0-9a-f]{64}$", ca_hash):
+            raise Refused("invalid token format: the CA hash of a K10 token must be 64 hex digits")
+        if ":" not in creds:
+            raise Refused("invalid token format: expected K10<hash>::<username>:<password>")
+        return ca_hash, creds.split(":", 1)[1]
+    return None, token
+
+
 def password(token):
-    """The password part of a full ``K10<hash>::server:<password>`` token."""
-    return token.split("::", 1)[1].split(":", 1)[1] if "::" in token else token
+    """The password part of a full ``K10<hash>::server:<password>`` token (or the token itself)."""
+    return parse_token(token)[1]
+
+
+def openssl(*args):
+    subprocess.run(["openssl"] + list(args), check=True, capture_output=True)
+
+
+def _first_ip(config):
+    ips = as_list(config.get("node-ip"))
+    return ips[0] if ips else "127.0.0.1"
 
 
 class Node:
     """One stand-in node (server or agent) for the life of the process."""
 
-    def __init__(self, role, argv):
+    def __init__(self, role, argv, config_path=CONFIG):
         self.role = role
         self.argv = argv
-        self.config = load_config(argv)
+        self.config, problems = validate.load_config(role, argv, config_path)
+        problems += validate.check_kubelet(self.config)
+        if problems:
+            raise Refused("; ".join(problems))
         self.name = str(self.config.get("node-name") or socket.gethostname()).lower()
+        self.data_dir = ROOT + str(self.config.get("data-dir", "/var/lib/rancher/k3s")) if ROOT and \
+            self.config.get("data-dir") else str(self.config.get("data-dir") or DATA_DIR)
+        self.server_dir = os.path.join(self.data_dir, "server")
+        self.tls_dir = os.path.join(self.server_dir, "tls")
+        self.port = int(self.config.get("https-listen-port", API_PORT))
+        self.bind = str(self.config.get("bind-address") or "0.0.0.0")
+        self.ip = _first_ip(self.config)
         self.stopping = threading.Event()
         self.emulator = None
         self.api = None
+        self.etcd = None
+        self.store = None
+        self.token_password = None
+        self.grace = NODE_MONITOR_GRACE
+        for arg in as_list(self.config.get("kube-controller-manager-arg")):
+            key, dummy, value = arg.lstrip("-").partition("=")
+            if key == "node-monitor-grace-period":
+                self.grace = _seconds(value)
 
-    # -- token and certificates --------------------------------------------
+    # -- mode --------------------------------------------------------------
+    @property
+    def uses_etcd(self):
+        if self.role != "server" or self.config.get("datastore-endpoint"):
+            return False
+        return bool(truthy(self.config.get("cluster-init", False)) or self.config.get("server")
+                    or os.path.isdir(os.path.join(self.server_dir, "db", "etcd", "member")))
+
+    # -- token -------------------------------------------------------------
     def token(self):
         token = self.config.get("token") or os.environ.get("K3S_TOKEN")
         if not token and self.config.get("token-file"):
-            with open(self.config["token-file"]) as handle:
-                token = handle.read().strip()
-        stored = os.path.join(DATA_DIR, "server", "token")
+            token = read_file(self.config["token-file"]).strip()
+        stored = os.path.join(self.server_dir, "token")
         if not token and os.path.exists(stored):
-            with open(stored) as handle:
-                token = handle.read().strip()
+            token = read_file(stored).strip()
         if not token:
             if self.role != "server" or self.config.get("server"):
-                raise SystemExit("k3s stand-in: a token is required to join %s" % self.config.get("server"))
+                raise Refused("a token is required to join %s" % self.config.get("server"))
             token = secrets.token_hex(16)
-        return password(str(token))
+        return str(token)
+
+    # -- certificates --------------------------------------------------------
+    def ca_paths(self):
+        return os.path.join(self.tls_dir, "server-ca.crt"), os.path.join(self.tls_dir, "server-ca.key")
+
+    def ensure_ca(self, bundle=None):
+        """Write the cluster CA from ``bundle`` ({cert, key}), or make one if there is none yet."""
+        cert, key = self.ca_paths()
+        os.makedirs(self.tls_dir, exist_ok=True)
+        if bundle:
+            if not os.path.exists(cert) or read_file(cert) != bundle["cert"]:
+                write_file(key, bundle["key"], 0o600)
+                write_file(cert, bundle["cert"], 0o644)
+        elif not os.path.exists(cert):
+            openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-days", "3650", "-subj", "/CN=k3s-server-ca@%d" % int(time.time()),
+                    "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+                    "-keyout", key, "-out", cert)
+            os.chmod(key, 0o600)
+        return {"cert": read_file(cert), "key": read_file(key)}
 
     def certificate(self):
-        """A self-signed serving certificate with the node IPs and tls-san names (made with openssl)."""
-        tls = os.path.join(DATA_DIR, "server", "tls")
-        cert, key = os.path.join(tls, "serving-kube-apiserver.crt"), os.path.join(tls, "serving-kube-apiserver.key")
+        """The serving certificate, signed by the cluster CA, with node IPs and tls-san names."""
+        ca_cert, ca_key = self.ca_paths()
+        cert = os.path.join(self.tls_dir, "serving-kube-apiserver.crt")
+        key = os.path.join(self.tls_dir, "serving-kube-apiserver.key")
         names = ["127.0.0.1", "::1", "localhost", "kubernetes", "kubernetes.default", self.name]
         names += as_list(self.config.get("node-ip")) + as_list(self.config.get("tls-san"))
         sans = ",".join(sorted({("IP:" if _is_ip(n) else "DNS:") + n for n in names}))
-        marker = os.path.join(tls, "sans")
-        if os.path.exists(cert) and os.path.exists(marker) and open(marker).read() == sans:
+        marker = os.path.join(self.tls_dir, "sans")
+        stamp = sans + "|" + hashlib.sha256(read_file(ca_cert).encode()).hexdigest()
+        if os.path.exists(cert) and os.path.exists(marker) and read_file(marker) == stamp:
             return cert, key
-        os.makedirs(tls, exist_ok=True)
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                        "-nodes", "-days", "3650", "-subj", "/CN=k3s-standin", "-addext", "subjectAltName=" + sans,
-                        "-keyout", key, "-out", cert], check=True, capture_output=True)
+        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                "-days", "3650", "-subj", "/CN=kube-apiserver", "-addext", "subjectAltName=" + sans,
+                "-CA", ca_cert, "-CAkey", ca_key, "-keyout", key, "-out", cert)
         os.chmod(key, 0o600)
-        write_file(marker, sans, 0o644)
+        write_file(marker, stamp, 0o644)
         return cert, key
 
     def write_server_files(self, token, ca_pem):
         digest = hashlib.sha256(ca_pem.encode()).hexdigest()
         full = "K10%s::server:%s" % (digest, token)
         for name in ("token", "node-token"):
-            write_file(os.path.join(DATA_DIR, "server", name), full + "\n", 0o600)
+            write_file(os.path.join(self.server_dir, name), full + "\n", 0o600)
         kubeconfig = {
             "apiVersion": "v1", "kind": "Config", "current-context": "default", "preferences": {},
             "clusters": [{"name": "default", "cluster": {
-                "server": "https://127.0.0.1:%d" % API_PORT,
+                "server": "https://127.0.0.1:%d" % self.port,
                 "certificate-authority-data": _b64(ca_pem)}}],
             "contexts": [{"name": "default", "context": {"cluster": "default", "user": "default"}}],
             "users": [{"name": "default", "user": {"token": token}}],
         }
         mode = int(str(self.config.get("write-kubeconfig-mode", "0600")), 8)
-        write_file(self.config.get("write-kubeconfig", "/etc/rancher/k3s/k3s.yaml"),
-                   yaml.safe_dump(kubeconfig, default_flow_style=False), mode)
+        path = self.config.get("write-kubeconfig") or "/etc/rancher/k3s/k3s.yaml"
+        write_file(ROOT + str(path) if ROOT else str(path), yaml.safe_dump(kubeconfig, default_flow_style=False), mode)
+
+    # -- joining: /cacerts and the bootstrap data, as K3s's supervisor serves them ------------
+    def fetch_cacerts(self, upstream, ca_hash):
+        """The server's CA bundle; refused when a full token's hash does not match it (K3s does the same)."""
+        try:
+            ca_pem = Api(upstream, "").get_text("/cacerts")
+        except ApiFailure as exc:
+            raise Refused("failed to get CA certs from %s: %s" % (upstream, exc))
+        if ca_hash and hashlib.sha256(ca_pem.encode()).hexdigest() != ca_hash:
+            raise Refused("token CA hash does not match the Cluster CA certificate hash: %s != %s"
+                          % (ca_hash, hashlib.sha256(ca_pem.encode()).hexdigest()))
+        return ca_pem
+
+    def fetch_bootstrap(self, upstream, token_password):
+        try:
+            return Api(upstream, token_password).get("/v1-k3s/server-bootstrap")
+        except ApiFailure as exc:
+            if exc.status == 401:
+                raise Refused("token is not valid for %s (401 Unauthorized)" % upstream)
+            raise Refused("failed to get bootstrap data from %s: %s" % (upstream, exc))
+
+    # -- etcd -----------------------------------------------------------------
+    def etcd_binary(self):
+        for path in (os.environ.get("K3S_STANDIN_ETCD"),) + ETCD_BINARIES:
+            if path and os.access(path, os.X_OK):
+                return path
+        raise Refused("no etcd binary (Debian package etcd-server) at %s" % ", ".join(ETCD_BINARIES))
+
+    def member_name(self):
+        """``<node name>-<8 hex>``, kept in db/etcd/name like K3s (pkg/etcd/etcd.go nameFile)."""
+        path = os.path.join(self.server_dir, "db", "etcd", "name")
+        if os.path.exists(path):
+            return read_file(path).strip()
+        name = "%s-%s" % (self.name, secrets.token_hex(4))
+        write_file(path, name, 0o600)
+        return name
+
+    def start_etcd(self, upstream, token_password):
+        os.makedirs(os.path.join(self.server_dir, "db", "etcd"), mode=0o700, exist_ok=True)
+        member = EtcdMember(self.data_dir, self.member_name(), self.ip, self.etcd_binary())
+        self.etcd = member
+        if member.initialised:
+            record("etcd", action="start-existing", member=member.name)
+            member.start({member.name: member.peer_url}, "existing")
+        elif not upstream:
+            record("etcd", action="new-cluster", member=member.name)
+            member.start({member.name: member.peer_url}, "new")
+        else:
+            self.join_etcd(member, upstream, token_password)
+        member.wait_serving(timeout=120, stop=self.stopping)
+        self.wait_voter(member, upstream, token_password)
+
+    def join_etcd(self, member, upstream, token_password):
+        """Add this server as a learner through a current member, then start etcd (K3s ``join``)."""
+        deadline = time.time() + 120
+        while True:
+            try:
+                info = Api(upstream, token_password).get("/db/info")
+                members = info.get("members") or []
+                client = EtcdClient([u for m in members for u in m.get("clientURLs", [])])
+                cluster = {}
+                add = True
+                for item in members:
+                    peer = (item.get("peerURLs") or [""])[0]
+                    name = item.get("name") or (member.name if peer == member.peer_url else "")
+                    if name == member.name or peer == member.peer_url:
+                        add = False
+                        name = member.name
+                    elif name.rsplit("-", 1)[0] == self.name:
+                        raise Refused("duplicate node name found, please use a unique name for this node")
+                    if name:
+                        cluster[name] = peer
+                if add:
+                    client.add_learner(member.peer_url)
+                    record("etcd", action="member-add-learner", member=member.name, via=upstream)
+                cluster[member.name] = member.peer_url
+                break
+            except (ApiFailure, EtcdError) as exc:
+                if exc.__class__ is ApiFailure and exc.status in (401, 403):
+                    raise Refused("token is not valid for %s" % upstream)
+                if exc.__class__ is ApiFailure and exc.status == 404:
+                    raise Refused("%s does not run embedded etcd: cannot join it as a server" % upstream)
+                if time.time() > deadline or self.stopping.is_set():
+                    raise Refused("etcd cluster join failed: %s" % exc)
+                time.sleep(2)  # K3s waits too (too many learners, member list not available)
+        record("etcd", action="join", member=member.name, cluster=cluster)
+        member.start(cluster, "existing")
+
+    def wait_voter(self, member, upstream, token_password):
+        """Promote this member once it has caught up (etcd refuses earlier), as K3s's learner manager does.
+
+        A learner answers no member list, so the voters are asked (found through the server we join).
+        """
+        deadline = time.time() + 120
+        while not self.stopping.is_set():
+            try:
+                urls = [member.client_url]
+                if upstream:
+                    try:
+                        info = Api(upstream, token_password).get("/db/info")
+                        urls += [u for m in info.get("members") or [] if not m.get("isLearner")
+                                 for u in m.get("clientURLs") or []]
+                    except ApiFailure:
+                        pass
+                client = EtcdClient([u for u in urls if u != member.client_url] + [member.client_url])
+                me = [m for m in client.members() if m["name"] == member.name]
+                if me and not me[0]["isLearner"]:
+                    return
+                if me:
+                    client.promote(me[0]["ID"])
+                    record("etcd", action="promoted", member=member.name)
+                    return
+            except EtcdError as exc:
+                if time.time() > deadline:
+                    raise Refused("etcd member %s was not promoted: %s" % (member.name, exc))
+            time.sleep(1)
+
+    def etcd_status(self):
+        """(status for EtcdIsVoter, member) of this node: voter, learner, unjoined, unhealthy."""
+        if self.etcd is None:
+            return None, None
+        try:
+            for item in self.etcd.client(timeout=2.0).members():
+                if item["name"] == self.etcd.name:
+                    return ("learner" if item["isLearner"] else "voter"), item
+            return "unjoined", None
+        except EtcdError:
+            return "unhealthy", None
+
+    def check_bootstrap(self, token_password, ca_bundle):
+        """Keep the CA and the token's hash in etcd; a server started with another token is refused."""
+        client = self.etcd.client()
+        token_hash = hashlib.sha256(token_password.encode()).hexdigest()
+        deadline = time.time() + 60
+        while True:
+            try:
+                value, rev = client.get(BOOTSTRAP_KEY)
+                if value is None:
+                    if client.put_if(BOOTSTRAP_KEY, json.dumps(dict(ca_bundle, token_sha256=token_hash)), 0):
+                        return ca_bundle
+                    continue
+                data = json.loads(value)
+                if data["token_sha256"] != token_hash:
+                    raise Refused("bootstrap data already found and encrypted with different token")
+                return {"cert": data["cert"], "key": data["key"]}
+            except EtcdError as exc:
+                if time.time() > deadline or self.stopping.is_set():
+                    raise Refused("cannot read the bootstrap data from etcd: %s" % exc)
+                time.sleep(1)
 
     # -- the API -----------------------------------------------------------
-    def start_api(self, token):
-        """Serve the emulator (initialising server) or forward :6443 to the server we join."""
+    def routes(self):
+        ca_cert = self.ca_paths()[0]
+
+        def cacerts(dummy_request):
+            return 200, read_file(ca_cert)
+
+        def bootstrap(dummy_request):
+            cert, key = self.ca_paths()
+            return 200, {"cert": read_file(cert), "key": read_file(key)}
+
+        def db_info(dummy_request):
+            if self.etcd is None:
+                raise ApiError(404, "NotFound", "this server does not run embedded etcd")
+            try:
+                return 200, {"members": self.etcd.client().members()}
+            except EtcdError as exc:
+                raise ApiError(503, "ServiceUnavailable", "failed to get MemberList from server: %s" % exc)
+
+        return {"/cacerts": (cacerts, True), "/v1-k3s/server-bootstrap": (bootstrap, False),
+                "/db/info": (db_info, False)}
+
+    def start_server(self, token):
+        """Start etcd (or the SQLite-like file store) and serve the API; return the CA bundle PEM."""
+        ca_hash, token_password = parse_token(token)
         upstream = self.config.get("server")
-        if self.role == "server" and not upstream:
-            sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-            from k8s_emulator import EmulatorThread  # pylint: disable=import-outside-toplevel
-            cert, key = self.certificate()
-            db = os.path.join(DATA_DIR, "server", "db")
+        bundle = None
+        if upstream and not os.path.exists(self.ca_paths()[0]):
+            self.fetch_cacerts(upstream, ca_hash)
+            bundle = self.fetch_bootstrap(upstream, token_password)
+        if self.uses_etcd:
+            self.start_etcd(upstream, token_password)
+            bundle = self.check_bootstrap(token_password, self.ensure_ca(bundle))
+            self.ensure_ca(bundle)
+            self.store = KvObjectStore(self.etcd.client(), establish_delay=2.0)
+        else:
+            self.ensure_ca(bundle)
+            db = os.path.join(self.server_dir, "db")
             os.makedirs(db, exist_ok=True)
-            self.emulator = EmulatorThread(host="0.0.0.0", port=API_PORT, token=token, tls_cert=cert, tls_key=key,
-                                           state_file=os.path.join(db, "standin-state.json"),
-                                           establish_delay=2.0).__enter__()
-            self.api = Api("https://127.0.0.1:%d" % API_PORT, token)
-            with open(cert) as handle:
-                return handle.read()
-        self.api = Api(upstream, token)
+            self.store = ObjectStore(establish_delay=2.0, state_file=os.path.join(db, "standin-state.json"))
+        for kind in charts.KINDS:
+            self.store.validators[kind] = charts.check_document
+        cert, key = self.certificate()
+        self.emulator = EmulatorThread(host=self.bind, port=self.port, token=token_password, tls_cert=cert,
+                                       tls_key=key, store=self.store, routes=self.routes()).__enter__()
+        host = "127.0.0.1" if self.bind in ("0.0.0.0", "::") else self.bind
+        self.api = Api("https://%s:%d" % (_url_host(host), self.port), token_password)
+        self.token_password = token_password
+        return read_file(self.ca_paths()[0])
+
+    def start_agent(self, token):
+        ca_hash, token_password = parse_token(token)
+        upstream = self.config.get("server")
+        if not upstream:
+            raise Refused("--server is required for k3s agent")
+        ca_pem = self.fetch_cacerts(upstream, ca_hash)
+        self.api = Api(upstream, token_password)
         try:
             self.api.get("/api/v1/namespaces/kube-system")
         except ApiFailure as exc:
-            record("exit-error", role=self.role, message="cannot join %s: %s" % (upstream, exc))
-            raise SystemExit("k3s stand-in: cannot join %s: %s" % (upstream, exc))
-        host, port = _host_port(upstream)
-        ca_pem = ssl.get_server_certificate((host, port))
-        if self.role == "server":
-            threading.Thread(target=_forward, args=(API_PORT, host, port, self.stopping), daemon=True).start()
+            if exc.status == 401:
+                raise Refused("token is not valid for %s (401 Unauthorized)" % upstream)
+            raise Refused("cannot join %s: %s" % (upstream, exc))
+        self.token_password = token_password
         return ca_pem
 
     # -- the Node ----------------------------------------------------------
@@ -207,11 +483,12 @@ class Node:
         labels = {"kubernetes.io/hostname": self.name, "kubernetes.io/os": "linux",
                   "kubernetes.io/arch": ARCH.get(platform.machine(), platform.machine()),
                   "node.kubernetes.io/instance-type": "k3s"}
+        annotations = {"k3s.io/node-args": json.dumps([self.role] + self.argv),
+                       "k3s.io/node-config-hash": hashlib.sha256(
+                           json.dumps(self.config, sort_keys=True).encode()).hexdigest()[:32]}
         if self.role == "server":
             labels.update({"node-role.kubernetes.io/control-plane": "true",
                            "node-role.kubernetes.io/master": "true"})
-            if not self.config.get("datastore-endpoint"):
-                labels["node-role.kubernetes.io/etcd"] = "true"
         for item in as_list(self.config.get("node-label")):
             key, value = (item.split("=", 1) + [""])[:2]
             labels[key] = value
@@ -221,54 +498,124 @@ class Node:
             key, value = (keyvalue.split("=", 1) + [""])[:2]
             taints.append({"key": key, "value": value, "effect": effect} if value else {"key": key, "effect": effect})
         return {"apiVersion": "v1", "kind": "Node",
-                "metadata": {"name": self.name, "labels": labels, "annotations": {
-                    "k3s.io/node-args": json.dumps([self.role] + self.argv),
-                    "k3s.io/node-config-hash": hashlib.sha256(
-                        json.dumps(self.config, sort_keys=True).encode()).hexdigest()[:32]}},
+                "metadata": {"name": self.name, "labels": labels, "annotations": annotations},
                 "spec": {"taints": taints}}
 
-    def node_status(self, ready):
+    def etcd_metadata(self):
+        """Labels/annotations/finalizer that follow this node's real etcd membership."""
+        status, member = self.etcd_status()
+        if status is None:
+            return {}, None
+        if status in ("voter", "learner"):
+            meta = {"labels": {"node-role.kubernetes.io/etcd": "true"},
+                    "annotations": {ETCD_NAME_ANNOTATION: member["name"], ETCD_ADDRESS_ANNOTATION: self.ip},
+                    "finalizers": [ETCD_FINALIZER]}
+        elif status == "unjoined":
+            meta = {"labels": {"node-role.kubernetes.io/etcd": None}}
+        else:
+            meta = {}
+        return meta, status
+
+    def node_status(self, ready, etcd_status=None):
         now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         addresses = [{"type": "InternalIP", "address": ip} for ip in as_list(self.config.get("node-ip"))]
         addresses.append({"type": "Hostname", "address": self.name})
+        conditions = [{"type": "Ready", "status": ready, "lastHeartbeatTime": now, "lastTransitionTime": now,
+                       "reason": "KubeletReady" if ready == "True" else "NodeStatusUnknown",
+                       "message": "k3s stand-in" if ready == "True" else "k3s stand-in stopped"}]
+        if etcd_status:
+            conditions.append(dict(ETCD_CONDITIONS[etcd_status], type="EtcdIsVoter", lastHeartbeatTime=now,
+                                   lastTransitionTime=now))
         return {"status": {
             "addresses": addresses,
             "nodeInfo": {"kubeletVersion": VERSION, "kubeProxyVersion": VERSION, "operatingSystem": "linux",
                          "architecture": ARCH.get(platform.machine(), platform.machine()),
                          "containerRuntimeVersion": "containerd://standin"},
-            "conditions": [{"type": "Ready", "status": ready, "lastHeartbeatTime": now, "lastTransitionTime": now,
-                            "reason": "KubeletReady" if ready == "True" else "NodeStatusUnknown",
-                            "message": "k3s stand-in" if ready == "True" else "k3s stand-in stopped"}]
-            + ([{"type": "EtcdIsVoter", "status": ready, "lastHeartbeatTime": now, "lastTransitionTime": now,
-                 "reason": "MemberNotLearner" if ready == "True" else "MemberIsUnhealthy",
-                 "message": "k3s stand-in (not real etcd membership)"}]
-               if self.role == "server" and not self.config.get("datastore-endpoint") else [])}}
+            "conditions": conditions}}
 
     def register(self):
         path = "/api/v1/nodes/" + self.name
         obj = self.node_object()
+        etcd_meta, etcd_status = self.etcd_metadata()
         try:
-            self.api.get(path)
-            self.api.merge_patch(path, {"metadata": obj["metadata"], "spec": obj["spec"]})
+            current = self.api.get(path)
+            if current["metadata"].get("deletionTimestamp"):
+                raise ApiFailure(409, "node %s is being deleted" % self.name)
+            meta = _merge(obj["metadata"], etcd_meta)
+            if "finalizers" in meta:
+                meta["finalizers"] = sorted(set(current["metadata"].get("finalizers", []) + meta["finalizers"]))
+            self.api.merge_patch(path, {"metadata": meta, "spec": obj["spec"]})
         except ApiFailure as exc:
             if exc.status != 404:
                 raise
+            obj["metadata"] = _merge(obj["metadata"], etcd_meta)
+            obj["metadata"]["labels"] = {k: v for k, v in obj["metadata"]["labels"].items() if v is not None}
             self.api.call("POST", "/api/v1/nodes", obj)
-        self.api.merge_patch(path + "/status", self.node_status("True"))
+        self.api.merge_patch(path + "/status", self.node_status("True", etcd_status))
 
     def heartbeat(self):
         manifests = {}
         while not self.stopping.wait(HEARTBEAT):
             try:
-                self.api.merge_patch("/api/v1/nodes/%s/status" % self.name, self.node_status("True"))
+                if self.etcd is not None:
+                    etcd_meta, etcd_status = self.etcd_metadata()
+                    if etcd_meta:
+                        self.api.merge_patch("/api/v1/nodes/" + self.name, {"metadata": etcd_meta})
+                    self.api.merge_patch("/api/v1/nodes/%s/status" % self.name, self.node_status("True", etcd_status))
+                else:
+                    self.api.merge_patch("/api/v1/nodes/%s/status" % self.name, self.node_status("True"))
                 if self.role == "server":
                     self.deploy_manifests(manifests)
+                    self.node_lifecycle()
+                    self.etcd_member_controller()
             except ApiFailure:
-                continue  # the server we talk to is restarting: try again on the next beat
+                continue  # the API or etcd is unavailable: try again on the next beat
+            if self.etcd is not None and self.etcd.process.poll() is not None:
+                record("exit-error", role=self.role, message="etcd exited with status %s"
+                       % self.etcd.process.returncode)
+                raise Refused("etcd exited with status %s (removed from the cluster?)" % self.etcd.process.returncode)
+
+    # -- controllers (kube-controller-manager's node lifecycle, K3s's etcd member controller) ------
+    def node_lifecycle(self):
+        """Nodes that stopped posting status for the grace period turn Ready=Unknown."""
+        now = time.time()
+        for node in self.api.get("/api/v1/nodes").get("items", []):
+            for cond in node.get("status", {}).get("conditions", []):
+                if cond.get("type") != "Ready" or cond.get("status") == "Unknown":
+                    continue
+                beat = _epoch(cond.get("lastHeartbeatTime"))
+                if beat and now - beat > self.grace:
+                    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
+                    unknown = dict(cond, status="Unknown", reason="NodeStatusUnknown", lastTransitionTime=stamp,
+                                   message="Kubelet stopped posting node status.")
+                    others = [c for c in node["status"]["conditions"] if c.get("type") != "Ready"]
+                    self.api.merge_patch("/api/v1/nodes/%s/status" % node["metadata"]["name"],
+                                         {"status": {"conditions": others + [unknown]}})
+                    record("node-not-ready", target=node["metadata"]["name"], last_heartbeat=cond.get("lastHeartbeatTime"))
+
+    def etcd_member_controller(self):
+        """A deleted Node with an etcd member: remove the member, then release the finalizer (K3s does)."""
+        if self.etcd is None:
+            return
+        for node in self.api.get("/api/v1/nodes").get("items", []):
+            meta = node["metadata"]
+            if not meta.get("deletionTimestamp") or ETCD_FINALIZER not in meta.get("finalizers", []):
+                continue
+            member_name = meta.get("annotations", {}).get(ETCD_NAME_ANNOTATION)
+            try:
+                client = self.etcd.client()
+                for member in client.members():
+                    if member["name"] == member_name:
+                        client.remove(member["ID"])
+                        record("etcd", action="member-remove", member=member_name, node=meta["name"])
+            except EtcdError:
+                continue
+            finalizers = [f for f in meta["finalizers"] if f != ETCD_FINALIZER]
+            self.api.merge_patch("/api/v1/nodes/" + meta["name"], {"metadata": {"finalizers": finalizers}})
 
     # -- auto-deploy manifests and a minimal helm-controller ---------------
     def deploy_manifests(self, seen):
-        directory = os.path.join(DATA_DIR, "server", "manifests")
+        directory = os.path.join(self.server_dir, "manifests")
         for path in sorted(glob.glob(os.path.join(directory, "*.y*ml"))):
             if os.path.basename(path).startswith("."):
                 continue
@@ -277,11 +624,18 @@ class Node:
             digest = hashlib.sha256(raw).hexdigest()
             if seen.get(path) == digest:
                 continue
-            for doc in yaml.safe_load_all(raw):
-                if doc:
-                    self.api.apply(doc)
-                    if doc.get("kind") == "HelmChart" and doc.get("spec", {}).get("chart") == "cilium":
-                        self.install_cilium_crds()
+            docs = [doc for doc in yaml.safe_load_all(raw) if doc]
+            problems = [p for doc in docs for p in charts.check_document(doc)]
+            if problems:
+                if seen.get(path) != "refused:" + digest:
+                    record("manifest-refused", role=self.role, file=path, problems=problems)
+                    print("k3s stand-in: %s refused: %s" % (path, "; ".join(problems)), file=sys.stderr)
+                seen[path] = "refused:" + digest
+                continue
+            for doc in docs:
+                if doc.get("kind") == "HelmChart" and doc.get("spec", {}).get("chart") == "cilium":
+                    self.install_cilium_crds()
+                self.api.apply(doc)
             seen[path] = digest
             record("manifest-applied", role=self.role, file=path, sha256=digest)
 
@@ -313,23 +667,31 @@ class Node:
         self.stopping.set()
 
     def run(self):
-        record("start", role=self.role, argv=self.argv, config=self.config)
+        record("start", role=self.role, argv=self.argv, config=_redacted(self.config))
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
         threading.Thread(target=self.wait_for_signal, daemon=True).start()
+        try:
+            self._run()
+        finally:
+            if self.emulator:
+                self.emulator.__exit__(None, None, None)
+            if self.etcd:
+                self.etcd.stop()
+
+    def _run(self):
         token = self.token()
-        ca_pem = self.start_api(token)
+        ca_pem = self.start_server(token) if self.role == "server" else self.start_agent(token)
         if self.role == "server":
-            self.write_server_files(token, ca_pem)
-            os.makedirs(os.path.join(DATA_DIR, "server", "manifests"), exist_ok=True)
+            self.write_server_files(self.token_password, ca_pem)
+            os.makedirs(os.path.join(self.server_dir, "manifests"), exist_ok=True)
         deadline = time.time() + 60
         while True:
             try:
                 self.register()
                 break
             except ApiFailure as exc:
-                if time.time() > deadline:
-                    record("exit-error", role=self.role, message="cannot register node: %s" % exc)
-                    raise SystemExit("k3s stand-in: cannot register node %s: %s" % (self.name, exc))
+                if time.time() > deadline or self.stopping.is_set():
+                    raise Refused("cannot register node %s: %s" % (self.name, exc))
                 time.sleep(1)
         if self.role == "server":
             self.deploy_manifests({})
@@ -342,9 +704,49 @@ class Node:
             self.api.merge_patch("/api/v1/nodes/%s/status" % self.name, self.node_status("Unknown"))
         except ApiFailure:
             pass
-        if self.emulator:
-            self.emulator.__exit__(None, None, None)
         record("stop", role=self.role)
+
+
+ETCD_CONDITIONS = {  # K3s pkg/etcd/etcd.go setEtcdStatusCondition
+    "voter": {"status": "True", "reason": "MemberNotLearner", "message": "Node is a voting member of the etcd cluster"},
+    "learner": {"status": "False", "reason": "MemberIsLearner",
+                "message": "Node has not been promoted to voting member of the etcd cluster"},
+    "unhealthy": {"status": "False", "reason": "Unhealthy", "message": "Node is unhealthy"},
+    "unjoined": {"status": "False", "reason": "NotAMember", "message": "Node is not a member of the etcd cluster"},
+}
+
+
+def _redacted(config):
+    return {k: ("<redacted>" if "token" in k or "secret" in k or k == "etcd-s3-access-key" else v)
+            for k, v in config.items()}
+
+
+def _merge(base, extra):
+    result = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = dict(result[key], **value)
+        else:
+            result[key] = value
+    return result
+
+
+def _epoch(stamp):
+    try:
+        return calendar.timegm(time.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ"))
+    except (TypeError, ValueError):
+        return None
+
+
+def _seconds(text):
+    total = 0.0
+    for number, unit in re.findall(r"([\d.]+)(ms|s|m|h)", str(text)):
+        total += float(number) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[unit]
+    return total or NODE_MONITOR_GRACE
+
+
+def _url_host(host):
+    return "[%s]" % host if ":" in host else host
 
 
 def _is_ip(name):
@@ -362,75 +764,44 @@ def _b64(text):
     return base64.b64encode(text.encode()).decode()
 
 
-def _host_port(url):
-    rest = url.split("://", 1)[-1].split("/", 1)[0]
-    if rest.startswith("["):
-        host, port = (rest[1:].split("]:", 1) + [""])[:2]
-    elif rest.count(":") == 1:
-        host, port = rest.split(":")
-    else:
-        host, port = rest, ""
-    return host, int(port or 443)
-
-
-def _forward(listen_port, host, port, stopping):
-    """Forward TCP connections on listen_port to host:port (a joining server's API)."""
-    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    server.bind(("0.0.0.0", listen_port))
-    server.listen(64)
-    server.settimeout(1.0)
-    while not stopping.is_set():
-        try:
-            client = server.accept()[0]
-        except socket.timeout:
-            continue
-        try:
-            upstream = socket.create_connection((host, port), timeout=5)
-        except OSError:
-            client.close()
-            continue
-        for src, dst in ((client, upstream), (upstream, client)):
-            threading.Thread(target=_pipe, args=(src, dst), daemon=True).start()
-
-
-def _pipe(src, dst):
-    try:
-        while True:
-            data = src.recv(65536)
-            if not data:
-                break
-            dst.sendall(data)
-    except OSError:
-        pass
-    finally:
-        for sock in (src, dst):
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-
-def etcd_snapshot(argv):
-    if not argv or argv[0] != "save":
-        raise SystemExit("k3s stand-in: only `etcd-snapshot save [--name NAME]` is implemented")
-    name = "etcd-snapshot"
-    for index, arg in enumerate(argv):
-        if arg.startswith("--name="):
-            name = arg.split("=", 1)[1]
-        elif arg == "--name" and index + 1 < len(argv):
-            name = argv[index + 1]
-    state = os.path.join(DATA_DIR, "server", "db", "standin-state.json")
-    if not os.path.exists(state) and not os.path.exists(os.path.join(DATA_DIR, "server", "token")):
-        raise SystemExit("k3s stand-in: no etcd data on this node")
-    target = os.path.join(DATA_DIR, "server", "db", "snapshots",
-                          "%s-%s-%d" % (name, socket.gethostname(), int(time.time())))
+def etcd_snapshot(argv, config_path=CONFIG):
+    """``k3s etcd-snapshot save [--name N] [--etcd-snapshot-dir D]``: a real snapshot of the local etcd member."""
+    args = list(argv)
+    if args[:1] == ["save"]:
+        args = args[1:]
+    elif args[:1] and not args[0].startswith("-"):
+        raise Refused("only `etcd-snapshot save` is implemented by the stand-in, not %r" % args[0])
+    name, directory = "etcd-snapshot", None
+    index = 0
+    while index < len(args):
+        key, sep, value = args[index].lstrip("-").partition("=")
+        if not sep and index + 1 < len(args):
+            value, index = args[index + 1], index + 1
+        index += 1
+        if key == "name":
+            name = value
+        elif key in ("etcd-snapshot-dir", "dir"):
+            directory = value
+        elif key not in ("node-name", "data-dir", "d", "etcd-snapshot-compress", "config", "c"):
+            raise Refused("flag provided but not defined: -%s" % key)
+    config, problems = validate.load_config("server", [], config_path)
+    if problems:
+        raise Refused("; ".join(problems))
+    data_dir = str(config.get("data-dir") or DATA_DIR)
+    local = local_config(data_dir)
+    if local is None:
+        raise Refused("etcd database not found in %s/server/db/etcd: this server does not run embedded etcd"
+                      % data_dir)
+    directory = directory or config.get("etcd-snapshot-dir") or os.path.join(data_dir, "server", "db", "snapshots")
+    node = str(config.get("node-name") or socket.gethostname()).lower()
+    target = os.path.join(str(directory), "%s-%s-%d" % (name, node, int(time.time())))
     os.makedirs(os.path.dirname(target), exist_ok=True)
-    with open(target, "w") as out:
-        if os.path.exists(state):
-            with open(state) as src:
-                out.write(src.read())
-    record("etcd-snapshot", path=target)
+    try:
+        size = EtcdClient([local["client-url"]], timeout=10).snapshot(target)
+    except EtcdError as exc:
+        raise Refused("etcd snapshot failed: %s" % exc)
+    os.chmod(target, 0o600)
+    record("etcd-snapshot", path=target, size=size)
     print("Snapshot %s saved." % os.path.basename(target))
 
 
@@ -441,14 +812,23 @@ def main(argv=None):
         print("go version none")
         return 0
     command, rest = argv[0], argv[1:]
-    if command in ("server", "agent"):
-        Node(command, rest).run()
-        return 0
+    try:
+        if command in ("server", "agent"):
+            Node(command, rest).run()
+            return 0
+        if command == "etcd-snapshot":
+            etcd_snapshot(rest)
+            return 0
+    except Refused as exc:
+        # K3s logs a fatal error and exits 1; systemd keeps the message in the journal.
+        try:
+            record("exit-error", role=command, message=str(exc))
+        except OSError:
+            pass
+        print("k3s stand-in: level=fatal msg=%s" % json.dumps(str(exc)), file=sys.stderr)
+        return 1
     if command == "kubectl":
         from .kubectl import kubectl  # pylint: disable=import-outside-toplevel
         return kubectl(rest)
-    if command == "etcd-snapshot":
-        etcd_snapshot(rest)
-        return 0
     print("k3s stand-in: command %r is not implemented" % command, file=sys.stderr)
     return 1

@@ -57,6 +57,9 @@ class KubernetesApiEmulator(kmock.RawHandler):
     store: ObjectStore = attrs.field(factory=ObjectStore)
     token: str | None = None
     clock_offset: float = 0.0
+    # Extra endpoints (the K3s supervisor's, served on the same port): path -> (function(request)
+    # returning (status, payload), public). Public ones need no token (K3s ``/cacerts``).
+    routes: dict = attrs.field(factory=dict)
 
     def __attrs_post_init__(self):
         self.store.clock = self.now
@@ -125,10 +128,17 @@ class KubernetesApiEmulator(kmock.RawHandler):
     def _serve(self, request):
         if len(self._requests) > 10000:  # bounded request log for long-running use
             del self._requests[:5000]
+        path = request.url.path.rstrip("/") or "/"
+        route = self.routes.get(path)
+        if route and route[1]:
+            return self._json(*reversed(route[0](request)))
         if self.token and request.headers.get("Authorization") != "Bearer " + self.token:
             raise ApiError(401, "Unauthorized", "Unauthorized")
-        path = request.url.path.rstrip("/") or "/"
+        if route:
+            return self._json(*reversed(route[0](request)))
         method = str(request.method.value if hasattr(request.method, "value") else request.method).upper()
+        if method == "GET" and path.split("/")[1:2] in (["healthz"], ["readyz"], ["livez"]):
+            return self._health(path)
         if method == "GET":
             discovery = self._discovery(path)
             if discovery is not None:
@@ -159,12 +169,22 @@ class KubernetesApiEmulator(kmock.RawHandler):
             return self._json(store.delete(group, plural, namespace, name, request.data, version))
         raise ApiError(405, "MethodNotAllowed", "%s is not supported on %s" % (method, path))
 
+    def _health(self, path):
+        """``/readyz``, ``/livez``, ``/healthz`` and their ``/etcd`` check, as kube-apiserver answers them."""
+        check = getattr(self.store, "health", None)
+        problem = check() if check else None
+        parts = path.split("/")[2:]
+        if parts not in ([], ["etcd"]):
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        if problem is None:
+            return kmock.Response(status=200, headers={"Date": self._date()}, payload="ok")
+        text = ("[-]etcd failed: %s\n%s check failed" % (problem, parts and "etcd" or path.strip("/")))
+        return kmock.Response(status=500, headers={"Date": self._date()}, payload=text)
+
     def _discovery(self, path):
         types = self.store.served_types()
         if path == "/version":
             return SERVER_VERSION
-        if path in ("/healthz", "/readyz", "/livez"):
-            return "ok"
         if path == "/api":
             return {"kind": "APIVersions", "versions": ["v1"],
                     "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:6443"}]}

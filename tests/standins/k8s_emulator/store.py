@@ -145,6 +145,8 @@ class ObjectStore:
         self.objects = {}          # (group, plural, namespace, name) -> obj
         self.pending_crds = {}     # crd name -> epoch when it becomes Established
         self.types = {(t.group, t.plural): t for t in BUILTIN_TYPES}
+        # kind -> function(object) -> [problems]: schema checks a real API server would make (422 Invalid).
+        self.validators = {}
         if state_file and os.path.exists(state_file):
             self._load()
         else:
@@ -247,6 +249,15 @@ class ObjectStore:
             self._save()
 
     # -- helpers -------------------------------------------------------------
+    def _validate(self, rtype, obj):
+        check = self.validators.get(rtype.kind)
+        problems = check(dict(obj, apiVersion=obj.get("apiVersion") or rtype.api_version(), kind=rtype.kind)) \
+            if check else []
+        if problems:
+            name = (obj.get("metadata") or {}).get("name")
+            raise ApiError(422, "Invalid", '%s.%s "%s" is invalid: %s'
+                           % (rtype.kind, rtype.group, name, "; ".join(problems)))
+
     def _stamp(self, obj):
         self.rv += 1
         obj["metadata"]["resourceVersion"] = str(self.rv)
@@ -324,6 +335,7 @@ class ObjectStore:
                                {"name": meta["name"], "group": rtype.group, "kind": rtype.plural})
             if meta.get("resourceVersion"):
                 raise ApiError(422, "Invalid", "resourceVersion should not be set on objects to be created")
+            self._validate(rtype, obj)
             meta.update(uid=str(uuid.uuid4()), creationTimestamp=_rfc3339(self.clock()))
             for transient in ("deletionTimestamp", "managedFields"):
                 meta.pop(transient, None)
@@ -394,6 +406,8 @@ class ObjectStore:
             if rtype.kind in ("Deployment", "StatefulSet") and subresource != "status":
                 self._run_workload_controller(new)
             new["apiVersion"], new["kind"] = rtype.api_version(), rtype.kind
+            if subresource is None:
+                self._validate(rtype, new)
             self._stamp(new)
             key = self._key(rtype, namespace, name)
             if new["metadata"].get("deletionTimestamp") and not new["metadata"].get("finalizers"):

@@ -22,7 +22,7 @@ NODES = {'cow': '192.168.14.10,fd12:3456:789a:14::10'}
 
 
 def test_filters_are_registered():
-    assert set(plan_plugin.FilterModule().filters()) == {'network_plan', 'network_plan_problems'}
+    assert set(plan_plugin.FilterModule().filters()) == {'network_plan', 'network_plan_problems', 'address_problems'}
     assert set(subtract_plugin.FilterModule().filters()) == {'ip_range_subtract'}
 
 
@@ -83,3 +83,9 @@ def test_ip_range_subtract_rejects_bad_input(value, exclude, output, fragment):
     with pytest.raises(AnsibleFilterError) as caught:
         subtract_plugin.ip_range_subtract(value, exclude, output)
     assert fragment in str(caught.value)
+
+
+def test_address_problems_filter_names_the_field():
+    assert plan_plugin.address_problems(['10.0.0.0/8', 'fd00::1']) == []
+    assert plan_plugin.address_problems(['999.1.1.1'], 'firewall_admin_networks') == [
+        "firewall_admin_networks[0]: '999.1.1.1' is not an IP address"]

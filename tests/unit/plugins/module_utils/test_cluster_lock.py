@@ -196,3 +196,34 @@ def test_query_of_missing_lock(api, clock):
 def test_empty_holder_is_refused(api, clock):
     with pytest.raises(LockError, match="holder"):
         lock(api, clock).acquire("", ttl=60)
+
+
+def test_transact_decides_again_on_the_new_record_after_a_conflict(api, clock):
+    lock(api, clock).acquire("cp1", ttl=60, data={"replicas": {"a": 3}})
+    seen = []
+
+    def other_writer_first(op):
+        api.before_write = None
+        lock(api, clock).acquire("cp1", ttl=60, data={"replicas": {"a": 3, "b": 2}})
+    api.before_write = other_writer_first
+
+    def add_c(record, info):
+        seen.append(dict(info["data"]["replicas"]))
+        data = {"replicas": dict(info["data"]["replicas"], c=1)}
+        return dict(holder="cp1", ttl=60, reason="r", data=data)
+    locker = lock(api, clock)
+    info, wrote = locker.transact(add_c)
+    assert wrote and locker.conflicts == 1
+    assert seen == [{"a": 3}, {"a": 3, "b": 2}]
+    assert info["data"] == {"replicas": {"a": 3, "b": 2, "c": 1}}, "no update is lost"
+    assert lock(api, clock).transact(lambda record, info: None)[1] is False
+
+
+def test_transact_check_mode_and_release(api, clock):
+    lock(api, clock).acquire("cp1", ttl=60, data={"x": 1})
+    before = dict(configmap(api))
+    info, wrote = lock(api, clock, check_mode=True).transact(
+        lambda record, info: dict(holder="cp2", ttl=60, reason=None, data={}))
+    assert wrote and info["holder"] == "cp2" and configmap(api) == before
+    info, wrote = lock(api, clock).transact(lambda record, info: dict(holder="", ttl=60, data={}))
+    assert info["holder"] is None and info["data"] == {} and info["transitions"] == 1

@@ -10,13 +10,13 @@ from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 import copy
-import time
 
 import netaddr
 import pytest
 
 from ansible_collections.homelab.k3s.plugins.module_utils.network_plan import (
     NetworkPlanError,
+    address_problems,
     format_ranges,
     network_problems,
     plan_network,
@@ -405,24 +405,20 @@ def _big_dual_stack(count):
 
 def test_ipv6_slash_64_is_planned_without_enumerating():
     # A 2**62-address IPv6 pool carved from a /64 beside 1000 scattered node IPs:
-    # enumerating would never finish; range arithmetic takes milliseconds.
+    # enumerating would never finish, so finishing at all proves range arithmetic
+    # (how fast it is: benchmarks/network_plan.py, not a test on a shared machine).
     network, nodes = _big_dual_stack(1000)
-    started = time.perf_counter()
     plan = plan_network(network, nodes)
-    elapsed = time.perf_counter() - started
     assert plan['lb_pools']['ipv6'] == [{'start': 'fd12:3456:789a:14:bfff::',
                                          'stop': 'fd12:3456:789a:14:fffe:ffff:ffff:ffff'}]
     assert plan['max_nodes'] == 2048
     assert len(plan['node_ips']) == 1000
-    assert elapsed < 1.0, elapsed
 
 
-def test_subtract_ranges_on_a_slash_64_is_instant():
-    started = time.perf_counter()
+def test_subtract_ranges_on_a_slash_64():
     base = int(netaddr.IPAddress('fd12:3456:789a:14::'))
     remaining = subtract_ranges('fd12:3456:789a:14::/64',
                                 [str(netaddr.IPAddress(base + i * 65537)) for i in range(2000)])
-    assert time.perf_counter() - started < 1.0
     assert len(remaining) == 2000   # one gap after each removed address, none before ::0
     assert format_ranges(remaining[:1]) == ['fd12:3456:789a:14::1-fd12:3456:789a:14::1:0']
 
@@ -478,3 +474,37 @@ def test_ipv4_node_mask_more_than_16_bits_longer_is_planned():
     plan = plan_network(_with(SEED_001, pod_cidrs=['172.16.0.0/12'], node_cidr_mask_size=29), SEED_001_NODES)
     assert plan['node_cidr_mask_size'] == {'ipv4': 29}
     assert plan['max_nodes'] == 2 ** 17
+
+
+@pytest.mark.parametrize('value', [
+    '192.168.1.10', '192.168.1.0/24', '0.0.0.0/0', '10.213.0.1/32',
+    'fd42:6b33:2e00::1', 'fd42:6b33:2e00::/64', '::/0', '::ffff:192.168.1.1',
+])
+def test_address_problems_accepts_addresses_and_networks(value):
+    assert address_problems([value], 'firewall_admin_networks') == []
+
+
+@pytest.mark.parametrize('value, message', [
+    ('999.1.1.1', "'999.1.1.1' is not an IP address"),
+    ('1.2.3', "'1.2.3' is not an IP address"),
+    ('1.2.3.4.5', "'1.2.3.4.5' is not an IP address"),
+    ('10.0.0.0/33', "'10.0.0.0/33' is not a valid CIDR"),
+    ('10.0.0.0/', "'10.0.0.0/' is not a valid CIDR"),
+    ('192.168.1.10/24', '192.168.1.10/24 has host bits set (the network is 192.168.1.0/24)'),
+    ('fd42::1::2', "'fd42::1::2' is not an IP address"),
+    ('fd42::/129', "'fd42::/129' is not a valid CIDR"),
+    ('gggg::1', "'gggg::1' is not an IP address"),
+    ('::::', "'::::' is not an IP address"),
+    ('10.0.0.1-10.0.0.9', "'10.0.0.1-10.0.0.9' is not an IP address"),
+    ('nas.lan', "'nas.lan' is not an IP address"),
+    ('', "'' is not an IP address"),
+    (42, '42 is not an IP address'),
+])
+def test_address_problems_names_field_index_and_value(value, message):
+    assert address_problems(['10.0.0.0/8', value], 'firewall_admin_networks') == [
+        'firewall_admin_networks[1]: ' + message]
+
+
+def test_address_problems_refuses_a_string_for_a_list():
+    assert address_problems('10.0.0.0/8', 'firewall_cluster_networks') == [
+        "firewall_cluster_networks: expected a list of addresses or CIDRs, got '10.0.0.0/8'"]

@@ -1,0 +1,177 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Every refusal that needs no lab node, run for real on localhost.
+
+Each case runs a role's real entry point (``include_role``) with settings it
+must refuse, in check mode with ``--diff`` (so that a broken refusal cannot
+change this machine either), and checks: the play failed, the role's message
+names the problem, and nothing would have changed before the refusal (no task
+reported a change, no diff was printed). Refusals that need a node's state
+(an unknown time zone on a node with tzdata, a repository that cannot be
+opened, a disk listed twice against real disks) are in the Molecule scenarios.
+"""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PLAYBOOK = os.path.join(ROOT, 'tests', 'integration', 'playbooks', 'role_refusal.yml')
+BIN = os.path.dirname(sys.executable)
+
+pytestmark = pytest.mark.slow
+
+FIREWALL = {'firewall_admin_networks': ['10.213.0.0/24']}
+RESTIC_REPO = {'name': 'local', 'type': 'local', 'path': '/srv/restic', 'password': 'x'}
+RESTIC_BACKUP = {'name': 'etc', 'repository': 'local', 'paths': ['/etc']}
+ARTIFACT = {
+    'artifact_name': 'hello', 'artifact_version': '1.0.0',
+    'artifact_url': 'https://example.invalid/{version}/hello-{arch}',
+    'artifact_sha256': {'amd64': 64 * 'a', 'arm64': 64 * 'a'},
+}
+
+
+def run_refusal(tmp_path, role, variables):
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'), ANSIBLE_NOCOLOR='1',
+               ANSIBLE_FORCE_COLOR='0', ANSIBLE_LOCAL_TEMP=str(tmp_path / 'ansible-tmp'),
+               ANSIBLE_INVENTORY_UNPARSED_WARNING='0', ANSIBLE_LOCALHOST_WARNING='0')
+    env['PATH'] = BIN + os.pathsep + env.get('PATH', '')
+    extra = tmp_path / 'vars.json'
+    extra.write_text(json.dumps(dict(variables, refusal_role=role)))
+    command = [os.path.join(BIN, 'ansible-playbook'), '-i', 'localhost,', '-c', 'local',
+               '-e', 'ansible_python_interpreter=%s' % sys.executable, '-e', '@%s' % extra,
+               '--check', '--diff', PLAYBOOK]
+    proc = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+                          check=False)
+    out = proc.stdout + proc.stderr
+    recap = re.search(r'^localhost\s*: ok=\d+\s+changed=(\d+)\s+unreachable=\d+\s+failed=(\d+)', out, re.M)
+    assert proc.returncode != 0 and recap, out[-4000:]
+    assert recap.group(2) == '1', out[-4000:]
+    assert recap.group(1) == '0', 'a task changed something before the refusal:\n' + out[-4000:]
+    assert '--- before' not in out and '+++ after' not in out, out[-4000:]
+    return ' '.join(out.split())  # messages are folded YAML: compare with single spaces
+
+
+@pytest.mark.parametrize('variables, message', [
+    ({'firewall_admin_networks': []}, 'firewall_admin_networks is empty'),
+    ({'firewall_admin_networks': ['999.1.1.1']},
+     "Not an IP address or CIDR: firewall_admin_networks[0]: '999.1.1.1' is not an IP address"),
+    (dict(FIREWALL, firewall_cluster_networks=['10.42.0.1/16']),
+     'firewall_cluster_networks[0]: 10.42.0.1/16 has host bits set (the network is 10.42.0.0/16)'),
+    (dict(FIREWALL, firewall_k3s_server_addresses=['fd42::1::2']),
+     "firewall_k3s_server_addresses[0]: 'fd42::1::2' is not an IP address"),
+    (dict(FIREWALL, firewall_extra_rules_nas=[{'port': 2049, 'sources': ['10.0.0.300']}]),
+     "sources of firewall_extra_rules_*[0]: '10.0.0.300' is not an IP address"),
+    (dict(FIREWALL, firewall_extra_rules_nas=[{'port': 2049, 'rule': 'accept'}]),
+     'Bad rule {'),
+    (dict(FIREWALL, firewall_extra_rules_nas=[{'port': 53, 'proto': 'icmp'}]),
+     'firewall_extra_rules_nas: give either {port: N'),
+    (dict(FIREWALL, firewall_extra_rules_nas=[{'comment': 'no port, no rule'}]),
+     'firewall_extra_rules_nas: give either {port: N'),
+], ids=['empty-admin-networks', 'bad-admin-address', 'host-bits', 'bad-server-address',
+        'bad-rule-source', 'rule-and-port', 'bad-proto', 'neither-rule-nor-port'])
+def test_firewall_refusals(tmp_path, variables, message):
+    assert message in run_refusal(tmp_path, 'firewall', variables)
+
+
+NTP_SETTINGS = ('ntp_cluster_time_servers must name inventory hosts')
+
+
+@pytest.mark.parametrize('variables', [
+    {'ntp_cluster_time_servers': ['not-in-inventory']},
+    {'ntp_cluster_time_servers': ['localhost'], 'ntp_allow_networks': []},
+    {'ntp_cluster_time_servers': ['localhost'], 'ntp_allow_networks': ['10.0.0.0/8'],
+     'ntp_pools': [], 'ntp_servers': [], 'ntp_local_stratum': 0},
+    {'ntp_pools': [], 'ntp_servers': [], 'ntp_local_stratum': 0},
+], ids=['server-not-in-inventory', 'server-without-allow', 'server-without-source',
+        'node-without-source'])
+def test_ntp_time_server_refusals(tmp_path, variables):
+    assert NTP_SETTINGS in run_refusal(tmp_path, 'ntp', variables)
+
+
+@pytest.mark.parametrize('variables, message', [
+    ({'restic_repositories': [RESTIC_REPO, dict(RESTIC_REPO, path='/srv/other')]},
+     "repository name 'local' is used twice"),
+    ({'restic_repositories': [RESTIC_REPO], 'restic_backups': [RESTIC_BACKUP, RESTIC_BACKUP]},
+     "backup set name 'etc' is used twice"),
+    ({'restic_repositories': [dict(RESTIC_REPO, path="/srv/it's")]},
+     'repository local has a quote, backslash, dollar, backtick or newline in a setting'),
+    ({'restic_repositories': [dict(RESTIC_REPO, path='/srv/$HOME')]},
+     'repository local has a quote, backslash, dollar, backtick or newline in a setting'),
+    ({'restic_repositories': [dict(RESTIC_REPO, name='bad name')]},
+     "name 'bad name' must match"),
+], ids=['repository-twice', 'backup-set-twice', 'quote', 'dollar', 'bad-name'])
+def test_restic_refusals(tmp_path, variables, message):
+    out = run_refusal(tmp_path, 'restic', variables)
+    assert message in out and 'Nothing was changed.' in out
+    assert "password" not in out.lower().replace('restic_repositories', ''), out
+
+
+def test_artifact_refuses_an_unknown_architecture(tmp_path):
+    out = run_refusal(tmp_path, 'artifact', dict(ARTIFACT, artifact_arch_map={'riscv64': 'riscv64'},
+                                                 artifact_link=str(tmp_path / 'hello')))
+    assert re.search(r'artifact hello 1\.0\.0: node architecture \S+ has no entry in artifact_arch_map '
+                     r'\(known: riscv64\)', out), out
+    assert not (tmp_path / 'hello').exists()
+
+
+def test_artifact_refuses_without_a_checksum_source(tmp_path):
+    out = run_refusal(tmp_path, 'artifact', dict(ARTIFACT, artifact_sha256={}, artifact_link=str(tmp_path / 'hello'),
+                                                 artifact_cache_dir=str(tmp_path / 'cache')))
+    assert 'no pinned sha256 in artifact_sha256 and no artifact_checksums_url' in out
+    assert not (tmp_path / 'cache').exists()
+
+
+def test_artifact_refuses_a_regular_file_at_the_link_path(tmp_path):
+    link = tmp_path / 'hello'
+    link.write_text('a manual install\n')
+    before = os.stat(str(link))
+    out = run_refusal(tmp_path, 'artifact', dict(ARTIFACT, artifact_link=str(link),
+                                                 artifact_cache_dir=str(tmp_path / 'cache'),
+                                                 artifact_install_dir=str(tmp_path / 'bin')))
+    assert 'artifact hello: %s exists and is not a symlink (probably a manual install)' % link in out
+    after = os.stat(str(link))
+    assert link.read_text() == 'a manual install\n' and (after.st_ino, after.st_mtime) == (before.st_ino, before.st_mtime)
+    assert not (tmp_path / 'cache').exists() and not (tmp_path / 'bin').exists()
+
+
+def test_firewall_ruleset_preview_puts_each_address_in_its_family(tmp_path):
+    """Not a refusal: the check-mode --diff preview of the ruleset on localhost.
+
+    The addresses passed the parser, so the template tells the families apart
+    by the colon alone; the preview shows which nft statement each one got.
+    """
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'), ANSIBLE_NOCOLOR='1',
+               ANSIBLE_LOCAL_TEMP=str(tmp_path / 'ansible-tmp'), ANSIBLE_INVENTORY_UNPARSED_WARNING='0',
+               ANSIBLE_LOCALHOST_WARNING='0')
+    env['PATH'] = BIN + os.pathsep + env.get('PATH', '')
+    extra = tmp_path / 'vars.json'
+    extra.write_text(json.dumps({
+        'refusal_role': 'firewall',
+        'firewall_admin_networks': ['10.213.0.0/24', 'fd42:6b33:2e00::/64'],
+        'firewall_k3s_server_addresses': ['10.213.0.11', 'fd42:6b33:2e00::b'],
+        'firewall_ruleset_path': str(tmp_path / 'homelab.nft'),
+        'firewall_extra_rules_nas': [{'port': 2049, 'sources': ['192.168.1.0/24', 'fd00:1::/64'], 'comment': 'nfs'}],
+    }))
+    command = [os.path.join(BIN, 'ansible-playbook'), '-i', 'localhost,', '-c', 'local',
+               '-e', 'ansible_python_interpreter=%s' % sys.executable, '-e', '@%s' % extra,
+               '--check', '--diff', PLAYBOOK]
+    proc = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
+    out = proc.stdout
+    assert proc.returncode == 0, out[-4000:] + proc.stderr[-2000:]
+    ruleset = out.split('TASK [homelab.k3s.firewall : Write the homelab nftables table]', 1)[1].split('TASK [', 1)[0]
+    added = '\n'.join(line[1:] for line in ruleset.splitlines() if line.startswith('+'))
+    assert re.search(r'set admin_v4 \{[^}]*elements = \{ 10\.213\.0\.0/24 \}', added), added
+    assert re.search(r'set admin_v6 \{[^}]*elements = \{ fd42:6b33:2e00::/64 \}', added), added
+    assert re.search(r'set etcd_peers_v4 \{[^}]*elements = \{ 10\.213\.0\.11 \}', added), added
+    assert re.search(r'set etcd_peers_v6 \{[^}]*elements = \{ fd42:6b33:2e00::b \}', added), added
+    assert 'ip saddr { 192.168.1.0/24 } tcp dport { 2049 } accept comment "nfs"' in added, added
+    assert 'ip6 saddr { fd00:1::/64 } tcp dport { 2049 } accept comment "nfs"' in added, added
+    assert not (tmp_path / 'homelab.nft').exists()
