@@ -5,8 +5,10 @@
 
 Runs on the controller against the API of one unsealed node. The token is
 the custody file's root token (decrypted in memory) unless ``token`` is
-given. Only the names of what changed are returned (``changes``), never a
-value.
+given. With ``revoke_root_token`` the custody root token is revoked after a
+successful run; once it is, each run generates a short-lived root token from
+the custody key shares and revokes it at the end (``vault_root``). Only the
+names of what changed are returned (``changes``), never a value.
 """
 
 from __future__ import (absolute_import, division, print_function)
@@ -19,6 +21,7 @@ from ansible_collections.homelab.k3s.plugins.module_utils.vault_api import Vault
 from ansible_collections.homelab.k3s.plugins.module_utils.vault_bootstrap import (
     VaultInputError, VaultStateError, ensure_kubernetes_auth, ensure_kv_mounts, ensure_kv_secrets, ensure_policies,
     wait_for_kv)
+from ansible_collections.homelab.k3s.plugins.module_utils.vault_root import RootTokenSession
 from ansible_collections.homelab.k3s.plugins.plugin_utils.vault_custody import CustodyFile
 
 ARGUMENT_SPEC = dict(
@@ -26,6 +29,8 @@ ARGUMENT_SPEC = dict(
     ca_cert=dict(type="path"),
     custody_file=dict(type="path"),
     token=dict(type="str", default="", no_log=True),
+    revoke_root_token=dict(type="bool", default=False),
+    flavour=dict(type="str", default="openbao", choices=["openbao", "hashicorp"]),
     kv_mounts=dict(type="list", elements="dict", default=[], options=dict(
         path=dict(type="str", required=True),
         description=dict(type="str", default=""),
@@ -62,27 +67,30 @@ class ActionModule(ActionBase):
         result = super(ActionModule, self).run(tmp, task_vars)
         dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         check = bool(self._task.check_mode)
+        session = None
+        changes = []
         try:
             token = args["token"]
+            transport = urllib_transport(args["ca_cert"])
+
+            def make_client(client_token):
+                return VaultClient(args["url"], transport, token=client_token)
+
             if not token:
                 if not args["custody_file"]:
                     raise VaultInputError("vault_configure: give token or custody_file")
-                document = CustodyFile(args["custody_file"], None, self._loader).load()
-                if document.get("root_token_pgp_encrypted"):
-                    raise VaultInputError("the custody file holds a PGP-encrypted root token; pass a token "
-                                          "(vault_token) to configure the cluster")
-                token = document["root_token"]
-            client = VaultClient(args["url"], urllib_transport(args["ca_cert"]), token=token)
-            changes = ensure_kv_mounts(client, args["kv_mounts"], check)
-            if not check:
-                for mount in args["kv_mounts"]:
-                    wait_for_kv(client, mount["path"])
-            changes += ensure_policies(client, args["policies"], check)
-            auth = args["kubernetes_auth"]
-            if auth:
-                changes += ensure_kubernetes_auth(client, auth["path"], auth["host"], auth["ca_cert"],
-                                                  auth["reviewer_jwt"], auth["roles"], check, auth["force_jwt"])
-            changes += ensure_kv_secrets(client, args["kv_secrets"], check)
+                store = CustodyFile(args["custody_file"], None, self._loader)
+                session = RootTokenSession(make_client, store.load(), store.replace,
+                                           revoke_root=args["revoke_root_token"], flavour=args["flavour"])
+                token = session.open()
+            client = make_client(token)
+            succeeded = False
+            try:
+                changes = self._configure(client, args, check)
+                succeeded = True
+            finally:
+                if session is not None:
+                    changes += session.close(succeeded, check)
         except (VaultInputError, VaultStateError, VaultApiError) as err:
             raise AnsibleActionFail(str(err))
         result["changed"] = bool(changes)
@@ -90,3 +98,17 @@ class ActionModule(ActionBase):
         if self._task.diff and changes:
             result["diff"] = {"before": "", "after": "".join("+ %s\n" % change for change in changes)}
         return result
+
+    @staticmethod
+    def _configure(client, args, check):
+        changes = ensure_kv_mounts(client, args["kv_mounts"], check)
+        if not check:
+            for mount in args["kv_mounts"]:
+                wait_for_kv(client, mount["path"])
+        changes += ensure_policies(client, args["policies"], check)
+        auth = args["kubernetes_auth"]
+        if auth:
+            changes += ensure_kubernetes_auth(client, auth["path"], auth["host"], auth["ca_cert"],
+                                              auth["reviewer_jwt"], auth["roles"], check, auth["force_jwt"])
+        changes += ensure_kv_secrets(client, args["kv_secrets"], check)
+        return changes

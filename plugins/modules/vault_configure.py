@@ -16,6 +16,11 @@ description:
   - Runs on the controller (action plugin) against one node's API. The token is the root token of
     O(custody_file) (decrypted in memory) unless O(token) is given. Only the names of what changed are
     returned, never a value.
+  - With O(revoke_root_token) the custody file's root token is revoked (C(auth/token/revoke-self)) after a run
+    that succeeded; with the C(openbao) flavour a root-generation login (a userpass user whose tokens may only
+    use C(sys/generate-root-token/*)) is created first and its password saved in the custody file. Later runs
+    without O(token) then obtain a short-lived root token with the generate-root flow from the custody key
+    shares, use it, and revoke it at the end, also in check mode (the cluster's configuration is unchanged).
   - Upstream never returns the Kubernetes reviewer JWT, so it is written when the config changes, when none is
     set, or when O(kubernetes_auth.force_jwt) asks for a rotation.
 author:
@@ -43,9 +48,23 @@ options:
     description: Custody file with the root token (ansible-vault custody).
     type: path
   token:
-    description: Token to use instead of the custody file's root token.
+    description:
+      - Token to use instead of the custody file's root token; it takes precedence, nothing is generated or revoked.
     type: str
     default: ""
+  revoke_root_token:
+    description:
+      - Revoke the custody file's root token after a successful run and regenerate a short-lived one (revoked at
+        the end) on later runs. Needs O(custody_file) with ansible-vault custody.
+    type: bool
+    default: false
+  flavour:
+    description:
+      - Server flavour; decides the generate-root endpoints (C(sys/generate-root-token/*) authenticated on
+        OpenBao, C(sys/generate-root/*) on HashiCorp Vault).
+    type: str
+    default: openbao
+    choices: [openbao, hashicorp]
   kv_mounts:
     description: KV version 2 mounts.
     type: list
@@ -148,6 +167,15 @@ EXAMPLES = r'''
       k3s-read: |
         path "homelab/data/k3s/*" { capabilities = ["read"] }
   run_once: true
+
+- name: Configure, then revoke the root token (later runs generate a short-lived one)
+  homelab.k3s.vault_configure:
+    url: https://bao-1:8200
+    ca_cert: ~/.homelab/vault/ca.crt
+    custody_file: ~/.homelab/vault/keys.vault.yml
+    revoke_root_token: true
+    kv_mounts: [{path: homelab}]
+  run_once: true
 '''
 
 RETURN = r'''
@@ -156,5 +184,5 @@ changes:
   returned: always
   type: list
   elements: str
-  sample: ["mount homelab/ (kv v2)", "policy k3s-read"]
+  sample: ["mount homelab/ (kv v2)", "policy k3s-read", "revoke the initial root token"]
 '''

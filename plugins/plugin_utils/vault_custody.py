@@ -83,6 +83,25 @@ class CustodyFile(object):
             os.close(fd)
         os.chmod(self.path, 0o600)
 
+    def replace(self, document):
+        """Rewrite an existing custody file atomically (a 0600 temporary file renamed over it)."""
+        if self.custody is None:
+            self.custody = document.get("custody", CUSTODY_ANSIBLE_VAULT)
+        text = yaml.safe_dump(document, default_flow_style=False, sort_keys=True)
+        if self.custody != CUSTODY_ANSIBLE_VAULT:
+            raise AnsibleError("custody file %s is not ansible-vault encrypted; the role only rewrites encrypted ones"
+                               % self.path)
+        vault_id, secret = self._encrypt_secret()
+        data = VaultLib().encrypt(text, secret, vault_id=vault_id)
+        tmp = "%s.%d.tmp" % (self.path, os.getpid())
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, self.path)
+
     def load(self):
         if not self.exists():
             raise AnsibleError("custody file %s does not exist (was the cluster initialised from this controller?)"

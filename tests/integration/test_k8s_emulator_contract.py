@@ -175,6 +175,29 @@ def test_bearer_token_required(tmp_path):
         assert dyn(emu.url, tmp_path, token="s3cret").resources.get(api_version="v1", kind="ConfigMap")
 
 
+def _status(url, token=None):
+    request = urllib.request.Request(url, headers={"Authorization": "Bearer " + token} if token else {})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_anonymous_paths_only(tmp_path):
+    """kube-apiserver with an AuthenticationConfiguration whose anonymous block lists paths:
+    those paths answer without credentials, every other path and a wrong token get 401."""
+    with EmulatorThread(token="s3cret", anonymous_paths=["/readyz", "/livez"]) as emu:
+        assert _status(emu.url + "/readyz") == 200
+        assert _status(emu.url + "/livez") == 200
+        assert _status(emu.url + "/healthz") == 401
+        assert _status(emu.url + "/api/v1/namespaces") == 401
+        assert _status(emu.url + "/readyz", token="wrong") == 401
+        assert _status(emu.url + "/api/v1/namespaces", token="s3cret") == 200
+    with EmulatorThread(token="s3cret") as emu:
+        assert _status(emu.url + "/readyz") == 401
+
+
 def _self_signed(tmp_path):
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization

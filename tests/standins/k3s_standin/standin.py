@@ -413,6 +413,40 @@ class Node:
                 time.sleep(1)
 
     # -- the API -----------------------------------------------------------
+    def anonymous_paths(self):
+        """Paths open to anonymous requests, as kube-apiserver reads them from the
+        ``AuthenticationConfiguration`` named by ``kube-apiserver-arg: authentication-config=FILE``.
+
+        K3s runs kube-apiserver with ``anonymous-auth=false`` unless such a file is given; then the
+        file's ``anonymous`` block decides (enabled with path conditions = only those paths).
+        """
+        files = [arg.split("=", 1)[1] for arg in as_list(self.config.get("kube-apiserver-arg"))
+                 if arg.lstrip("-").startswith("authentication-config=")]
+        if not files:
+            return ()
+        path = ROOT + files[-1] if ROOT else files[-1]
+        try:
+            doc = yaml.safe_load(read_file(path)) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise Refused("failed to load the authentication configuration %s: %s" % (files[-1], exc))
+        if doc.get("kind") != "AuthenticationConfiguration" or not str(doc.get("apiVersion", "")).startswith(
+                "apiserver.config.k8s.io/"):
+            raise Refused("%s is not an AuthenticationConfiguration" % files[-1])
+        anonymous = doc.get("anonymous")
+        if anonymous is not None and any(arg.lstrip("-").startswith("anonymous-auth=") for arg in
+                                         as_list(self.config.get("kube-apiserver-arg"))):
+            # kube-apiserver (KEP-4633) refuses both; K3s leaves its own anonymous-auth=false out
+            # when an authentication-config file is given (k3s-io/k3s#12245, v1.33.1+).
+            raise Refused("anonymous: Forbidden: --anonynous-auth flag cannot be set when anonymous field "
+                          "is configured in authentication configuration file")
+        anonymous = anonymous or {}
+        if not anonymous.get("enabled"):
+            return ()
+        conditions = anonymous.get("conditions") or []
+        if not conditions:
+            raise Refused("anonymous access to every path is not emulated (%s)" % files[-1])
+        return tuple(str(c["path"]) for c in conditions)
+
     def routes(self):
         ca_cert = self.ca_paths()[0]
 
@@ -437,6 +471,7 @@ class Node:
     def start_server(self, token):
         """Start etcd (or the SQLite-like file store) and serve the API; return the CA bundle PEM."""
         ca_hash, token_password = parse_token(token)
+        anonymous_paths = self.anonymous_paths()
         upstream = self.config.get("server")
         bundle = None
         if upstream and not os.path.exists(self.ca_paths()[0]):
@@ -456,7 +491,8 @@ class Node:
             self.store.validators[kind] = charts.check_document
         cert, key = self.certificate()
         self.emulator = EmulatorThread(host=self.bind, port=self.port, token=token_password, tls_cert=cert,
-                                       tls_key=key, store=self.store, routes=self.routes()).__enter__()
+                                       tls_key=key, store=self.store, routes=self.routes(),
+                                       anonymous_paths=anonymous_paths).__enter__()
         host = "127.0.0.1" if self.bind in ("0.0.0.0", "::") else self.bind
         self.api = Api("https://%s:%d" % (_url_host(host), self.port), token_password)
         self.token_password = token_password

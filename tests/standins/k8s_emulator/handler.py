@@ -60,6 +60,9 @@ class KubernetesApiEmulator(kmock.RawHandler):
     # Extra endpoints (the K3s supervisor's, served on the same port): path -> (function(request)
     # returning (status, payload), public). Public ones need no token (K3s ``/cacerts``).
     routes: dict = attrs.field(factory=dict)
+    # Paths served to requests without credentials (kube-apiserver's anonymous authenticator with
+    # path conditions); a request that presents a wrong token is still refused.
+    anonymous_paths: tuple = ()
 
     def __attrs_post_init__(self):
         self.store.clock = self.now
@@ -132,7 +135,9 @@ class KubernetesApiEmulator(kmock.RawHandler):
         route = self.routes.get(path)
         if route and route[1]:
             return self._json(*reversed(route[0](request)))
-        if self.token and request.headers.get("Authorization") != "Bearer " + self.token:
+        auth = request.headers.get("Authorization")
+        anonymous = auth is None and path in self.anonymous_paths
+        if self.token and auth != "Bearer " + self.token and not anonymous:
             raise ApiError(401, "Unauthorized", "Unauthorized")
         if route:
             return self._json(*reversed(route[0](request)))

@@ -49,9 +49,10 @@ class EmulatorThread:
     """
 
     def __init__(self, host="127.0.0.1", port=0, token=None, establish_delay=0.0, k3s=True,
-                 tls_cert=None, tls_key=None, state_file=None, store=None, routes=None):
+                 tls_cert=None, tls_key=None, state_file=None, store=None, routes=None, anonymous_paths=()):
         self.store = store or ObjectStore(establish_delay=establish_delay, k3s=k3s, state_file=state_file)
-        self.handler = KubernetesApiEmulator(store=self.store, token=token, routes=routes or {})
+        self.handler = KubernetesApiEmulator(store=self.store, token=token, routes=routes or {},
+                                             anonymous_paths=tuple(anonymous_paths))
         self.host, self.port, self.tls = host, port, (tls_cert, tls_key)
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()

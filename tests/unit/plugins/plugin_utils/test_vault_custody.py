@@ -71,3 +71,20 @@ def test_pgp_custody_is_written_as_is(tmp_path):
     store.reserve()
     store.save(dict(DOC, custody="pgp"))
     assert CustodyFile(path, None, Loader()).load()["custody"] == "pgp"
+
+
+def test_replace_rewrites_encrypted_0600_and_refuses_a_pgp_file(tmp_path):
+    path = str(tmp_path / "keys.vault.yml")
+    store = CustodyFile(path, "ansible_vault", Loader("pw"))
+    store.reserve()
+    store.save(DOC)
+    later = CustodyFile(path, None, Loader("pw"))
+    changed = dict(later.load(), root_token="", root_token_revoked=True)
+    later.replace(changed)
+    raw = open(path, "rb").read()
+    assert raw.startswith(b"$ANSIBLE_VAULT;") and DOC["root_token"].encode() not in raw
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert CustodyFile(path, None, Loader("pw")).load() == changed
+    assert os.listdir(str(tmp_path)) == ["keys.vault.yml"]
+    with pytest.raises(AnsibleError, match="not ansible-vault encrypted"):
+        CustodyFile(path, "pgp", Loader("pw")).replace(dict(DOC, custody="pgp"))
