@@ -78,7 +78,7 @@ def _assert_nothing_ran_on_nodes(result, contacts):
 BROKEN = [
     ('broken-network', [
         'preflight: 10 problem(s) found, no node was changed',
-        'service_cidrs[1] fd22:2025:6a6a:43::/108 is larger than /112',
+        'service_cidrs[1] fd22:2025:6a6a:43::/107 is larger than /108',
         'node_cidr_mask_size.ipv6: 64 is not longer than the prefix of pod_cidrs[1] '
         'fd22:2025:6a6a:42::/104',
         'node_ips[cow] 192.168.14.10 is inside dhcp_ranges[0] 192.168.14.2-192.168.14.20',
@@ -190,7 +190,24 @@ def test_known_facts_of_supported_platforms_pass(run, tmp_path):
         'sheep': _facts('Raspbian', '12.5', 'armv7l'),
         'duck': _facts('Ubuntu', '24.04', 'x86_64'),
     })
-    result, contacts = run('good-dual-stack', fact_cache=cache)
+    # 32-bit ARM runs K3s with flannel (Cilium has no 32-bit image, see the next test).
+    result, contacts = run('good-dual-stack', fact_cache=cache, extra=['-e', 'k3s_server_cni=flannel'])
     assert result.returncode == 0, result.stdout + result.stderr
     assert 'platform not checked for 0 host(s)' in ' '.join(result.stdout.split())
+    assert contacts == ''
+
+
+def test_32_bit_arm_with_cilium_is_refused_naming_node_and_way_out(run, tmp_path):
+    cache = tmp_path / 'facts'
+    _write_fact_cache(cache, {
+        'cow': _facts('Debian', '12.8', 'aarch64'),
+        'sheep': _facts('Raspbian', '12.5', 'armv7l'),
+        'duck': _facts('Ubuntu', '24.04', 'x86_64'),
+    })
+    result, contacts = run('good-dual-stack', fact_cache=cache)
+    output = ' '.join((result.stdout + result.stderr).split())
+    assert result.returncode != 0, output
+    assert ('sheep: architecture armv7l (32-bit ARM) cannot run Cilium, which publishes amd64 and arm64 images '
+            'only; install a 64-bit OS on it (for example Raspberry Pi OS 64-bit, aarch64) or set '
+            'k3s_server_cni: flannel') in output
     assert contacts == ''
