@@ -11,79 +11,37 @@ case shows the ssh stand-in records a contact.
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
-import json
 import os
-import stat
-import subprocess
-import sys
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from offline_ansible import ROOT, OfflineAnsible, write_fact_cache
+
 INVENTORY = os.path.join(ROOT, 'tests', 'integration', 'inventories', 'cluster', 'hosts.yml')
 PLAYBOOKS = os.path.join(ROOT, 'playbooks')
-BIN = os.path.dirname(sys.executable)
 HOSTS = ('cow', 'sheep', 'duck', 'goat', 'pig')
 
 pytestmark = pytest.mark.slow
 
-FAKE_SSH = """#!/bin/sh
-# Test stand-in for ssh: record the contact attempt, then fail like an unreachable host.
-echo "ssh $*" >> "$CLUSTER_CONTACT_LOG"
-exit 255
-"""
-
-
 @pytest.fixture
 def run(tmp_path):
-    contact_log = tmp_path / 'contacts.log'
-    fake_ssh = tmp_path / 'ssh'
-    fake_ssh.write_text(FAKE_SSH)
-    fake_ssh.chmod(fake_ssh.stat().st_mode | stat.S_IXUSR)
+    ansible = OfflineAnsible(tmp_path)
     cache = tmp_path / 'facts'
     token_file = tmp_path / 'token'
     token_file.write_text('a-test-token\n')
     token_file.chmod(0o600)
 
     def _run(playbook, *extra, architectures=None):
-        _write_fact_cache(cache, dict((host, {'architecture': (architectures or {}).get(host, 'x86_64'),
-                                              'distribution': 'Debian', 'distribution_version': '12',
-                                              'distribution_major_version': '12'}) for host in HOSTS))
-        env = dict(os.environ)
-        env.update({
-            'PATH': BIN + os.pathsep + env.get('PATH', ''),
-            'ANSIBLE_CONFIG': os.path.join(ROOT, 'ansible.cfg'),
-            'ANSIBLE_SSH_EXECUTABLE': str(fake_ssh),
-            'ANSIBLE_SSH_RETRIES': '0',
-            'ANSIBLE_TIMEOUT': '2',
-            'CLUSTER_CONTACT_LOG': str(contact_log),
-            'ANSIBLE_NOCOLOR': '1',
-            'ANSIBLE_FORCE_COLOR': '0',
-            'ANSIBLE_LOCAL_TEMP': str(tmp_path / 'tmp'),
-            'ANSIBLE_CACHE_PLUGIN': 'ansible.builtin.jsonfile',
-            'ANSIBLE_CACHE_PLUGIN_CONNECTION': str(cache),
-        })
-        command = [os.path.join(BIN, 'ansible-playbook'), '-i', INVENTORY, os.path.join(PLAYBOOKS, playbook),
-                   '-e', 'k3s_node_token_file=%s' % token_file,
-                   '-e', 'k3s_server_kubeconfig_path=%s' % (tmp_path / 'kubeconfig')] + list(extra)
-        result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
-                                check=False)
-        contacts = contact_log.read_text() if contact_log.exists() else ''
+        write_fact_cache(cache, dict((host, {'architecture': (architectures or {}).get(host, 'x86_64'),
+                                             'distribution': 'Debian', 'distribution_version': '12',
+                                             'distribution_major_version': '12'}) for host in HOSTS))
+        result, contacts = ansible.run(['-i', INVENTORY, os.path.join(PLAYBOOKS, playbook),
+                                        '-e', 'k3s_node_token_file=%s' % token_file,
+                                        '-e', 'k3s_server_kubeconfig_path=%s' % (tmp_path / 'kubeconfig')]
+                                       + list(extra), fact_cache=cache)
         return result, contacts, tmp_path
 
     return _run
-
-
-def _write_fact_cache(directory, facts_by_host):
-    """Write facts with Ansible's own jsonfile cache plugin (version-proof format)."""
-    script = (
-        'import json, sys\n'
-        'from ansible.plugins.loader import cache_loader\n'
-        'cache = cache_loader.get("jsonfile", _uri=sys.argv[1])\n'
-        'for host, facts in json.loads(sys.argv[2]).items():\n'
-        '    cache.set(host, facts)\n'
-    )
-    subprocess.run([sys.executable, '-c', script, str(directory), json.dumps(facts_by_host)], check=True)
 
 
 def _refused(result, contacts, message):
