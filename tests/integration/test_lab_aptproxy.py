@@ -187,6 +187,25 @@ def mirror():
     server.server_close()
 
 
+def stop_proxy(conf):
+    try:
+        with open(conf / "pid") as handle:
+            pid = int(handle.read())
+    except (OSError, ValueError):
+        return
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except OSError:
+        return
+    for _attempt in range(50):
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return
+        time.sleep(0.1)
+    os.kill(pid, signal.SIGKILL)
+
+
 def start_proxy(tmp_path, upstream):
     """apt-cacher-ng with the lab's acng.conf on 127.0.0.1; returns (port, conf dir)."""
     conf = tmp_path / "acng"
@@ -204,6 +223,7 @@ def start_proxy(tmp_path, upstream):
             return port, conf
         except OSError:
             if time.time() > deadline:
+                stop_proxy(conf)  # a daemon that never listened must not outlive the test
                 raise
             time.sleep(0.1)
 
@@ -212,15 +232,7 @@ def start_proxy(tmp_path, upstream):
 def proxy(tmp_path, mirror):
     port, conf = start_proxy(tmp_path, "http://127.0.0.1:%d/debian" % mirror.server_address[1])
     yield port, conf
-    with open(conf / "pid") as handle:
-        pid = int(handle.read())
-    os.kill(pid, signal.SIGTERM)
-    for _attempt in range(50):
-        try:
-            os.kill(pid, 0)
-        except OSError:
-            break
-        time.sleep(0.1)
+    stop_proxy(conf)
 
 
 # --------------------------------------------------------------------------
