@@ -23,6 +23,7 @@ HOSTS = ('cow', 'sheep', 'duck', 'goat', 'pig')
 
 pytestmark = pytest.mark.slow
 
+
 @pytest.fixture
 def run(tmp_path):
     ansible = OfflineAnsible(tmp_path)

@@ -93,7 +93,7 @@ def repository(gpg=None):
     """path (below /debian/) -> bytes of a small repository: Release files, and
     InRelease files too when gpg (a signing command) is given."""
     rnd = random.Random(18)
-    deb = bytes(rnd.getrandbits(8) for _ in range(1 << 20))
+    deb = bytes(rnd.getrandbits(8) for dummy in range(1 << 20))
     stanzas = []
     for i in range(300):
         stanzas.append("Package: hlk3s-probe%d\nVersion: 1.0\nArchitecture: all\n"

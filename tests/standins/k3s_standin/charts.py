@@ -128,8 +128,7 @@ def _leaves(values, prefix=""):
     for key, value in values.items():
         path = prefix + str(key)
         if isinstance(value, dict) and value:
-            for leaf in _leaves(value, path + "."):
-                yield leaf
+            yield from _leaves(value, path + ".")
         else:
             yield path, value
 
