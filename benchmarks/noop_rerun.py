@@ -24,6 +24,9 @@ import sys
 import tempfile
 import time
 
+# the separate lab instance of --isolated: the one benchmarks/lab_apt_update.py defines
+from lab_apt_update import ISOLATED, MAIN_IMAGES
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LAB = "bench"
 PLAYBOOKS = {
@@ -31,16 +34,6 @@ PLAYBOOKS = {
     "site": os.path.join(ROOT, "playbooks", "site.yml"),
 }
 RECAP = re.compile(r"^\S+\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)")
-
-
-# the separate lab instance of --isolated (the one benchmarks/lab_apt_update.py uses)
-ISOLATED = {
-    "HOMELAB_LAB_RUN_DIR": "/run/homelab-k3s-lab-bench",
-    "HOMELAB_LAB_BRIDGE": "hlk3sb0",
-    "HOMELAB_LAB_CGROUP": "homelab-k3s-lab-bench",
-    "HOMELAB_LAB_CACHE_DIR": "/var/cache/homelab-k3s-lab-bench",
-}
-MAIN_IMAGES = "/var/cache/homelab-k3s-lab/images"
 
 
 def lab(*args, env=None):
