@@ -56,7 +56,7 @@ def main():
         left = deadline - time.monotonic()
         if left <= 0:
             break
-        ready, _, _ = select.select(list(sockets), [], [], left)
+        ready = select.select(list(sockets), [], [], left)[0]
         for sock in ready:
             key = parse(sock.recv(65535))
             if key:
