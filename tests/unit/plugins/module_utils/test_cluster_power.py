@@ -624,3 +624,21 @@ def test_boot_with_the_api_down_names_the_missing_servers():
                      "boot", runner=Runner(api), probe=lambda addr, port: addr == "10.1.0.1")
     with pytest.raises(PowerError, match="cold start: 1 of 2 servers are back \\(s1\\); missing: s2"):
         p.startup(only_after_shutdown=True)
+
+
+def test_an_object_that_keeps_changing_is_reported():
+    from ansible_collections.homelab.k3s.plugins.module_utils.k8s_connection import ConflictError
+    api, clock = make_cluster()
+    replace = api.replace
+    attempts = []
+
+    def conflicting(api_version, kind, body, namespace=None):
+        if kind == "Deployment":
+            attempts.append(body["metadata"]["name"])
+            raise ConflictError("the object has been modified")
+        return replace(api_version, kind, body, namespace)
+    api.replace = conflicting
+    with pytest.raises(PowerError, match="Deployment apps/web kept changing under us \\(40 conflicts in a row\\)"):
+        power(api, clock).shutdown()
+    assert len(attempts) == 40
+    assert record(api)["data"]["replicas"]["Deployment/apps/web"] == 3, "the count was recorded before"
