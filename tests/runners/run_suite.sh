@@ -87,7 +87,7 @@ for i in "${!NAMES[@]}"; do
 done
 printf '%-18s %-10s %6ss\n' total "$([ $failed -eq 0 ] && echo PASS || echo FAIL)" "$SECONDS"
 if grep -qE '^RERUN ' "$STATE/stage-pytest.log" 2>/dev/null; then
-    echo "pytest re-ran these tests after a failure (FAILED lines above: failed twice):"
+    echo "pytest re-ran these tests after a failure (one that failed twice is also listed as FAILED):"
     grep -E '^RERUN ' "$STATE/stage-pytest.log"
 fi
 # A long CI log may only be seen from its end: repeat what each failed stage
