@@ -22,8 +22,8 @@ NODES = {'cow': '192.168.14.10,fd12:3456:789a:14::10'}
 
 
 def test_filters_are_registered():
-    assert set(plan_plugin.FilterModule().filters()) == {'network_plan', 'network_plan_problems', 'address_problems',
-                                                          'vrrp_sources6'}
+    assert set(plan_plugin.FilterModule().filters()) == {
+        'network_plan', 'network_plan_problems', 'address_problems', 'vrrp_sources6'}
     assert set(subtract_plugin.FilterModule().filters()) == {'ip_range_subtract'}
 
 
