@@ -780,7 +780,7 @@ def vrrp_sources6(addresses, node_subnets, vips):
 
     Those inside one of the IPv6 ``node_subnets`` (IPv4 entries are ignored), without the
     ``vips`` (whoever holds a VIP has it too), normalised, sorted and each once. Used for a
-    load-balancer host that is not in the plan's node IPs: the api_vip role takes the first
+    load-balancer host that is not in the plan's node IPs: the api_vip role takes the first (lowest)
     of its VRRP interface's addresses, the firewall accepts VRRP from all of them.
     NetworkPlanError names the field and the value of every bad entry.
     """
