@@ -1,42 +1,97 @@
 #!/usr/bin/env bash
-# Run every Molecule scenario (or the ones named as arguments) one after the
-# other on the local lab, print each one's duration, and always take the
-# scenarios' labs down at the end, even after a failure or an interrupt.
+# Run every Molecule scenario (or the ones named as arguments) on the local lab,
+# print each one's duration, and always take the scenarios' labs down at the
+# end, even after a failure or an interrupt.
+#
+# Lanes: HOMELAB_MOLECULE_LANES=N (default 1) runs up to N scenarios at once,
+# each lane taking the next scenario from one queue (longest known first, see
+# ORDER below). A scenario's output goes to .cache/suite/molecule-<name>.log and
+# is printed in one piece when it ends. HOMELAB_MOLECULE_LANE_GATE=FILE makes
+# every lane but the first wait until FILE exists (run_suite.sh creates it when
+# the controller-only stages are done, so at most two heavy jobs share the cores).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 export PATH=$PWD/.venv/bin:$PATH
 export ANSIBLE_CONFIG=$PWD/ansible.cfg
+STATE=$PWD/.cache/suite
+mkdir -p "$STATE"
+LANES=${HOMELAB_MOLECULE_LANES:-1}
+GATE=${HOMELAB_MOLECULE_LANE_GATE:-}
+
+# default first (smoke test of the lab itself), then the others, longest first
+# (measured in CI; scenarios not listed here follow in alphabetical order).
+ORDER=(default cluster storage vault restic security vip powercycle firewall ntp preflight)
 
 if [ $# -gt 0 ]; then
     scenarios=("$@")
 else
-    # default first (smoke test of the lab itself), then the others
     # (scenarios named *-real download real upstream artifacts: they need
     # internet access and run only when asked for by name)
-    scenarios=(default)
+    declare -A present=()
     for d in molecule/*/molecule.yml; do
         s=$(basename "$(dirname "$d")")
-        [ "$s" = default ] && continue
         [[ "$s" == *-real ]] && continue
-        scenarios+=("$s")
+        present[$s]=1
     done
+    scenarios=()
+    for s in "${ORDER[@]}"; do
+        [ -n "${present[$s]:-}" ] && scenarios+=("$s") && unset "present[$s]"
+    done
+    while read -r s; do [ -n "$s" ] && scenarios+=("$s"); done < <(printf '%s\n' "${!present[@]}" | sort)
 fi
 
+declare -a pids=()
 cleanup() {
+    [ ${#pids[@]} -gt 0 ] && kill "${pids[@]}" 2>/dev/null
     for s in "${scenarios[@]}"; do
         python3 lab/lab.py down --lab "$s" >/dev/null 2>&1 || true
     done
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
-failed=0
-declare -a report
-for s in "${scenarios[@]}"; do
-    start=$SECONDS
-    echo "------------------- molecule test -s $s -------------------"
-    if molecule test -s "$s"; then res=PASS; else res=FAIL; failed=1; fi
-    report+=("$(printf '%-12s %-5s %5ss' "$s" "$res" $((SECONDS - start)))")
+# The K3s stand-in's mirror, built once before any lane starts (the scenarios that
+# use it only rebuild identical files).
+python3 tests/standins/k3s_standin/build_mirror.py --out .cache/k3s-standin \
+    --version=v1.34.2+k3s1 --version=v1.34.3+k3s1 --tampered=v1.34.9+k3s1 >/dev/null || exit 1
+
+run_one() {  # run_one SCENARIO LOG -> PASS/FAIL line in $STATE/molecule.lanes
+    local s=$1 log=$2 start=$SECONDS res
+    if molecule test -s "$s" >"$log" 2>&1; then res=PASS; else res=FAIL; fi
+    {
+        flock 9
+        echo "------------------- molecule test -s $s -------------------"
+        cat "$log"
+        printf '%-12s %-5s %5ss\n' "$s" "$res" $((SECONDS - start)) >>"$STATE/molecule.lanes"
+    } 9>>"$STATE/molecule.lock"
+}
+
+lane() {  # lane NUMBER: take scenarios from the queue until it is empty
+    local n=$1 s
+    if [ "$n" -gt 1 ] && [ -n "$GATE" ]; then
+        while [ ! -e "$GATE" ]; do sleep 5; done
+    fi
+    while :; do
+        s=$({
+            flock 9
+            head -n 1 "$STATE/molecule.queue"
+            sed -i 1d "$STATE/molecule.queue"
+        } 9>>"$STATE/molecule.lock")
+        [ -z "$s" ] && return 0
+        run_one "$s" "$STATE/molecule-$s.log"
+    done
+}
+
+: >"$STATE/molecule.lanes"
+printf '%s\n' "${scenarios[@]}" >"$STATE/molecule.queue"
+for n in $(seq 1 "$LANES"); do
+    lane "$n" &
+    pids+=($!)
 done
+wait "${pids[@]}"
+
 echo "------------------- molecule summary -------------------"
-printf '%s\n' "${report[@]}"
+cat "$STATE/molecule.lanes"
+failed=0
+[ "$(grep -c ' PASS ' "$STATE/molecule.lanes")" -eq "${#scenarios[@]}" ] || failed=1
 exit $failed

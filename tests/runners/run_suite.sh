@@ -6,8 +6,10 @@
 #
 # The Molecule stage spends most of its time waiting on lab nodes, so it runs
 # in the background from the start while the controller-only stages (lint,
-# sanity, pytest, ...) run one after the other in the foreground; its log is
-# printed when it ends. HOMELAB_SUITE_SERIAL=1 runs every stage in turn.
+# sanity, pytest, ...) run one after the other in the foreground; when they are
+# done, a second Molecule lane starts (HOMELAB_MOLECULE_LANES, default 2), so two
+# heavy jobs share the two cores throughout. Its log is printed when it ends.
+# HOMELAB_SUITE_SERIAL=1 runs every stage in turn, one scenario at a time.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 export PATH=$PWD/.venv/bin:$PATH
@@ -40,7 +42,9 @@ molecule_stage() {
 if [ "${HOMELAB_SUITE_SERIAL:-0}" = 1 ]; then
     background=""
 else
-    rm -f "$STATE/molecule.result"
+    rm -f "$STATE/molecule.result" "$STATE/foreground.done"
+    export HOMELAB_MOLECULE_LANES=${HOMELAB_MOLECULE_LANES:-2}
+    export HOMELAB_MOLECULE_LANE_GATE=$STATE/foreground.done
     echo "stage molecule runs in the background from $(date -u +%H:%M:%S); its log follows the other stages"
     molecule_stage >"$STATE/molecule.log" 2>&1 &
     background=$!
@@ -52,6 +56,7 @@ stage sanity      bash tests/runners/sanity.sh
 stage pytest      pytest
 stage k8s-client-oldest bash tests/runners/k8s_client_matrix.sh
 stage build-check bash tests/runners/build_check.sh
+touch "$STATE/foreground.done"
 
 if [ -z "$background" ]; then
     stage molecule bash tests/runners/molecule.sh

@@ -34,8 +34,16 @@ exec /usr/bin/python3 -m k3s_standin "$@"
 
 
 def write(path, data):
-    with open(path, "wb") as handle:
+    """Write data to path, leaving a file that already holds it untouched (scenarios running at
+    the same time rebuild the mirror while others read it)."""
+    if os.path.exists(path):
+        with open(path, "rb") as handle:
+            if handle.read() == data:
+                return
+    tmp = "%s.tmp.%d" % (path, os.getpid())
+    with open(tmp, "wb") as handle:
         handle.write(data)
+    os.replace(tmp, path)
 
 
 def build_release(mirror, version, tampered=False):
