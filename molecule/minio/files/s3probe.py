@@ -1,0 +1,28 @@
+"""Read S3 state of a MinIO-compatible server for molecule/minio's verify.
+
+    s3probe.py ENDPOINT versioning BUCKET...   -> {"bucket": "Enabled"|"Suspended"|"Off"}
+
+Key pair from PROBE_ACCESS_KEY / PROBE_SECRET_KEY (never on the command line).
+Signs with the collection's own SigV4 code; the stand-in checks signatures with
+an implementation of its own (tests/standins/minio/standin/minio_standin.py).
+"""
+import json
+import os
+import sys
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, ".cache", "collections"))
+
+from ansible_collections.homelab.k3s.plugins.module_utils.minio_admin import MinioClient  # noqa: E402
+
+
+def main(argv):
+    endpoint, what, names = argv[0], argv[1], argv[2:]
+    client = MinioClient(endpoint, os.environ["PROBE_ACCESS_KEY"], os.environ["PROBE_SECRET_KEY"])
+    if what != "versioning":
+        raise SystemExit("unknown probe %s" % what)
+    print(json.dumps(dict((n, client.get_versioning(n)) for n in names)))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
