@@ -46,14 +46,22 @@ def lab(env, *args, check=True):
     return res
 
 
-def update_round(env, nodes, hang_after):
+NODE_COMMANDS = {
+    "update": "rm -rf /var/lib/apt/lists/* && apt-get update -q",
+    # every node downloads the baseline roles' packages again (from the proxy's cache after round 1)
+    "install": ("rm -rf /var/lib/apt/lists/* && apt-get update -q && apt-get clean"
+                " && DEBIAN_FRONTEND=noninteractive apt-get install -q -y --download-only"
+                " chrony nftables fail2ban python3-systemd tzdata unattended-upgrades"),
+}
+
+
+def update_round(env, nodes, hang_after, mode):
     results = {}
 
     def one(node):
         start = time.time()
         try:
-            res = subprocess.run([sys.executable, LAB_PY, "ssh", node,
-                                  "rm -rf /var/lib/apt/lists/* && apt-get update -q"],
+            res = subprocess.run([sys.executable, LAB_PY, "ssh", node, NODE_COMMANDS[mode]],
                                  env=env, capture_output=True, text=True, check=False,
                                  timeout=hang_after)
             results[node] = ("ok" if res.returncode == 0 else "failed", time.time() - start,
@@ -76,11 +84,16 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--hang-after", type=int, default=300,
                         help="seconds after which a node's update counts as hung")
+    parser.add_argument("--mode", choices=sorted(NODE_COMMANDS), default="update",
+                        help="update: apt-get update only; install: update, then download the"
+                             " baseline roles' packages")
+    parser.add_argument("--lab", default=LAB, help="lab name (default: %(default)s)")
+    parser.add_argument("--prefix", default="ab-", help="node name prefix (default: %(default)s)")
     parser.add_argument("--shared", action="store_true",
                         help="use the machine's normal lab and its running proxy")
     args = parser.parse_args()
     env = dict(os.environ)
-    up_args = ["up", "--lab", LAB] + ["--node=ab-%d" % i for i in range(1, args.nodes + 1)]
+    up_args = ["up", "--lab", args.lab] + ["--node=%s%d" % (args.prefix, i) for i in range(1, args.nodes + 1)]
     if not args.shared:
         env.update(ISOLATED)
         os.makedirs(ISOLATED["HOMELAB_LAB_CACHE_DIR"], exist_ok=True)
@@ -99,7 +112,7 @@ def main():
         nodes = sorted(json.loads(up.stdout)["nodes"])
         hangs = failures = 0
         for rnd in range(1, args.rounds + 1):
-            wall, results = update_round(env, nodes, args.hang_after)
+            wall, results = update_round(env, nodes, args.hang_after, args.mode)
             times = [t for _state, t, _out in results.values()]
             bad = {n: r for n, r in results.items() if r[0] != "ok"}
             hangs += sum(1 for r in bad.values() if r[0] == "hang")
@@ -114,7 +127,7 @@ def main():
         print("total: %d hung, %d failed node updates" % (hangs, failures))
         return 1 if hangs or failures else 0
     finally:
-        lab(env, "down", "--lab", LAB, check=False)
+        lab(env, "down", "--lab", args.lab, check=False)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@
 ``baseline`` runs benchmarks/baseline_roles.yml (security, firewall, ntp); ``site`` runs
 playbooks/site.yml with the lab's variables (inventories/lab/group_vars) and the K3s STAND-IN
 from the local mirror that ``make site`` builds (.cache/k3s-standin; run ``make site`` or
-``make lab-up`` once first). A fresh lab named ``bench`` is started, the playbook converges once,
+``make lab-up`` once first). A fresh lab named ``bench`` (``--lab``; node names ``--prefix``) is started, the playbook converges once,
 then re-runs ``--runs`` times; each run prints wall time, task count, changed count and the
 machine's load average, then min/median of the re-runs. The lab is always taken down.
 
@@ -24,6 +24,9 @@ import sys
 import tempfile
 import time
 
+# the separate lab instance of --isolated: the one benchmarks/lab_apt_update.py defines
+from lab_apt_update import ISOLATED, MAIN_IMAGES
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LAB = "bench"
 PLAYBOOKS = {
@@ -33,9 +36,12 @@ PLAYBOOKS = {
 RECAP = re.compile(r"^\S+\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)")
 
 
-def lab(*args):
-    return subprocess.run([sys.executable, os.path.join(ROOT, "lab", "lab.py")] + list(args),
-                          check=True, capture_output=True, text=True)
+def lab(*args, env=None):
+    res = subprocess.run([sys.executable, os.path.join(ROOT, "lab", "lab.py")] + list(args),
+                         check=False, capture_output=True, text=True, env=env)
+    if res.returncode:
+        raise SystemExit("benchmark: lab.py %s failed:\n%s" % (" ".join(args[:3]), res.stderr[-2000:]))
+    return res
 
 
 def loadavg():
@@ -68,6 +74,11 @@ def main():
     parser.add_argument("--playbook", choices=sorted(PLAYBOOKS), default="baseline")
     parser.add_argument("--forks", type=int, help="ansible-playbook --forks (default: ansible.cfg)")
     parser.add_argument("--keep-lab", action="store_true", help="leave the bench lab running")
+    parser.add_argument("--lab", default=LAB, help="lab name (default: %(default)s)")
+    parser.add_argument("--prefix", help="node names PREFIX1..PREFIXn (default: LAB-1..LAB-n)")
+    parser.add_argument("--isolated", action="store_true",
+                        help="a separate lab instance with its own bridge and a fresh apt proxy of this"
+                             " checkout, as benchmarks/lab_apt_update.py runs (other labs untouched)")
     args = parser.parse_args()
 
     work = tempfile.mkdtemp(prefix="bench-")
@@ -75,8 +86,17 @@ def main():
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
                ANSIBLE_SSH_CONTROL_PATH_DIR=os.path.join(work, "cp"),
                PATH=os.path.join(ROOT, ".venv", "bin") + os.pathsep + os.environ.get("PATH", ""))
-    up = ["up", "--lab", LAB, "--nodes", str(args.nodes), "--servers", str(args.servers),
+    up = ["up", "--lab", args.lab, "--nodes", str(args.nodes), "--servers", str(args.servers),
           "--timeout", "600", "--inventory", inventory]
+    if args.prefix:
+        up += ["--node=%s%d" % (args.prefix, i) for i in range(1, args.nodes + 1)]
+    if args.isolated:
+        env.update(ISOLATED)
+        os.makedirs(ISOLATED["HOMELAB_LAB_CACHE_DIR"], exist_ok=True)
+        images = os.path.join(ISOLATED["HOMELAB_LAB_CACHE_DIR"], "images")
+        if not os.path.exists(images) and os.path.isdir(MAIN_IMAGES):
+            os.symlink(MAIN_IMAGES, images)
+        up += ["--subnet4", "10.213.50.0/24", "--subnet6", "fd42:6b33:2e50::/64"]
     if args.playbook == "site":
         standin = os.path.join(ROOT, ".cache", "k3s-standin")
         if not os.path.isdir(os.path.join(standin, "pylib")):
@@ -87,7 +107,7 @@ def main():
         shutil.copytree(os.path.join(ROOT, "inventories", "lab", "group_vars"),
                         os.path.join(work, "group_vars"))
     try:
-        lab(*up)
+        lab(*up, env=env)
         print("%s on %d lab nodes, forks %s; load average before: %s"
               % (args.playbook, args.nodes, args.forks or "ansible.cfg", loadavg()))
         print("%-16s %8s %6s %8s   %s" % ("run", "wall s", "tasks", "changed", "load (1/5/15 min)"))
@@ -106,8 +126,8 @@ def main():
                   % (min(noop), statistics.median(noop), len(noop)))
     finally:
         if not args.keep_lab:
-            subprocess.run([sys.executable, os.path.join(ROOT, "lab", "lab.py"), "down", "--lab", LAB],
-                           capture_output=True, check=False)
+            subprocess.run([sys.executable, os.path.join(ROOT, "lab", "lab.py"), "down", "--lab", args.lab],
+                           capture_output=True, check=False, env=env)
         shutil.rmtree(work, ignore_errors=True)
 
 

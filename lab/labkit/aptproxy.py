@@ -1,12 +1,32 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The apt proxy every node uses: apt-cacher-ng bound to the bridge address only.
 
-Two things keep many nodes updating at once from hanging (seen with 9 nodes:
-apt's http methods sat in CLOSE-WAIT on the proxy and never returned):
-the proxy fetches the package lists once, alone, right after it starts (so
-the nodes' first `apt-get update` never races to download the same index
-from upstream), and every node's apt is bounded (timeouts, retries, no
-pipelining, no translations) so a stuck transfer fails and is retried.
+Why many nodes updating at once used to hang (9 nodes; two Molecule lanes):
+
+1. apt-cacher-ng 3.7.4 (Debian 12) answers requests for the same index file
+   (InRelease, Release: "volatile" files it re-validates) that arrive in the
+   same second with "503 Error with cache data" or a 200 whose body never
+   comes: a request that finds the file item of another request whose
+   download has not started yet (start time 0) takes it for stuck
+   (`now > start + ResponseFreezeDetectTime`), moves the cached file aside
+   to `<file>.<epoch second>`, and the next one in that second fails to
+   create the same name (apt-cacher.err: "Failure to move file ... out of
+   the way ... errno: File exists"). `ResponseFreezeDetectTime` set to the
+   largest value makes such a request share the item instead; a silent
+   upstream still fails after `NetworkTimeout` (and is retried,
+   `DlMaxRetries`).
+2. apt 2.6 (Debian 12) never finishes an update after one transient error
+   (a 5xx) on an index: the failed item is re-queued with a delay
+   (`Acquire::Retries::Delay`, on by default), the index files queued after
+   it are put ahead of it without waking the queue, and the acquire loop
+   only looks at the head of a queue for delayed items: nothing is ever
+   fetched again. Its http method then sits idle, its keep-alive connection
+   to the proxy in CLOSE-WAIT, and `Acquire::http::Timeout` never fires
+   because no transfer runs. Nodes retry at once instead
+   (`Acquire::Retries::Delay "false"`).
+
+tests/integration/test_lab_aptproxy.py drives this proxy configuration with
+many concurrent clients and apt-get runs, and fails on a hang.
 """
 
 import contextlib
@@ -41,13 +61,18 @@ def proxy_pid():
         return None
 
 
-def acng_conf(shared, conf, cache):
+# apt-cacher-ng's ResponseFreezeDetectTime (an int): an in-flight item is
+# never taken for stuck (see the module docstring, point 1)
+NEVER_STUCK = 2 ** 31 - 1
+
+
+def acng_conf(shared, conf, cache, port=ACNG_PORT):
     return "\n".join([
         "# homelab.k3s lab apt proxy: bound to the lab bridge only",
         "CacheDir: %s" % cache,
         "LogDir: %s" % os.path.join(conf, "log"),
         "SupportDir: /usr/lib/apt-cacher-ng",
-        "Port: %d" % ACNG_PORT,
+        "Port: %d" % port,
         "BindAddress: %s" % shared["host4"],
         "PidFile: %s" % os.path.join(conf, "pid"),
         "Remap-debrep: file:deb_mirror*.gz /debian ; file:%s/backends_debian" % conf,
@@ -62,6 +87,9 @@ def acng_conf(shared, conf, cache):
         "DlMaxRetries: 3",
         # drop half-closed client connections fast
         "DisconnectTimeout: 5",
+        # requests for an index that another request is about to download
+        # share that download instead of displacing it (a 503 otherwise)
+        "ResponseFreezeDetectTime: %d" % NEVER_STUCK,
         "",
     ])
 
@@ -138,16 +166,19 @@ def stop_proxy():
     shutil.rmtree(acng_dir(), ignore_errors=True)
 
 
-def node_apt_conf(shared):
+def node_apt_conf(shared, port=ACNG_PORT):
     """apt settings of every node: the proxy, and bounds so apt never hangs."""
     return "\n".join([
         "// homelab.k3s lab: Debian packages through the host's apt-cacher-ng",
-        'Acquire::http::Proxy "http://%s:%d";' % (shared["host4"], ACNG_PORT),
+        'Acquire::http::Proxy "http://%s:%d";' % (shared["host4"], port),
         "// one request at a time per connection: no pipelining through the proxy",
         'Acquire::http::Pipeline-Depth "0";',
         "// a connection silent for 30 s fails, and each download is tried 3 more times",
         'Acquire::http::Timeout "30";',
         'Acquire::Retries "3";',
+        "// retried at once: apt 2.6 never resumes an update whose failed index waits",
+        "// for a delayed retry (see lab/labkit/aptproxy.py)",
+        'Acquire::Retries::Delay "false";',
         "// the lab needs no translations: 6 MB less per node and update",
         'Acquire::Languages "none";',
         "",

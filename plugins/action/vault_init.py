@@ -31,7 +31,7 @@ ARGUMENT_SPEC = dict(
     pgp_keys=dict(type="list", elements="str", default=[]),
     root_token_pgp_key=dict(type="str", default=""),
     cluster_name=dict(type="str", default=""),
-    timeout=dict(type="int", default=10),
+    timeout=dict(type="int", default=120),
 )
 
 

@@ -30,12 +30,12 @@ def cluster_inventory_report(groups, hostvars, server_group='k3s_servers',
         node_ips_var=node_ips_var, network_var=network_var)
 
 
-def unsupported_platforms(hosts, hostvars, supported_os=None, supported_architectures=None):
+def unsupported_platforms(hosts, hostvars, supported_os=None, supported_architectures=None, cni=None):
     """Problems of hosts whose known facts show an unsupported OS or architecture."""
     if not isinstance(hosts, (list, tuple)):
         raise AnsibleFilterError('unsupported_platforms: expected a list of hosts, got %r'
                                  % type(hosts).__name__)
-    return check_platforms(hostvars, hosts, supported_os, supported_architectures)
+    return check_platforms(hostvars, hosts, supported_os, supported_architectures, cni)
 
 
 class FilterModule(object):

@@ -167,10 +167,17 @@ def check_cluster_inventory(groups, hostvars, server_group='k3s_servers',
     }
 
 
-def check_platforms(hostvars, hosts, supported_os=None, supported_architectures=None):
+# Cilium publishes images for amd64 and arm64 only ("Architecture Support: Cilium images are
+# built for the following platforms: AMD64, AArch64",
+# https://docs.cilium.io/en/v1.18/operations/system_requirements/#architecture-support).
+CILIUM_UNSUPPORTED_ARCHITECTURES = ('armv7l', 'armv6l')
+
+
+def check_platforms(hostvars, hosts, supported_os=None, supported_architectures=None, cni=None):
     """Problems of hosts whose known facts show an unsupported OS or architecture.
 
-    Hosts without facts are skipped and listed under ``unchecked``.
+    Hosts without facts are skipped and listed under ``unchecked``. With ``cni='cilium'`` a 32-bit
+    ARM node is refused with the way out (a 64-bit OS), since Cilium has no image for it.
     """
     supported_os = DEFAULT_SUPPORTED_OS if supported_os is None else supported_os
     if supported_architectures is None:
@@ -192,7 +199,11 @@ def check_platforms(hostvars, hosts, supported_os=None, supported_architectures=
                                '; '.join('%s %s' % (name, ', '.join(str(v) for v in vers))
                                          for name, vers in sorted(supported_os.items()))))
         arch = facts.get('architecture')
-        if arch and arch not in supported_architectures:
+        if cni == 'cilium' and arch in CILIUM_UNSUPPORTED_ARCHITECTURES:
+            problems.append('%s: architecture %s (32-bit ARM) cannot run Cilium, which publishes amd64 and '
+                            'arm64 images only; install a 64-bit OS on it (for example Raspberry Pi OS '
+                            '64-bit, aarch64) or set k3s_server_cni: flannel' % (host, arch))
+        elif arch and arch not in supported_architectures:
             problems.append('%s: architecture %s is not supported (supported: %s)'
                             % (host, arch, ', '.join(supported_architectures)))
     return {'problems': problems, 'unchecked': unchecked}

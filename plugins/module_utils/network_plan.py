@@ -34,11 +34,17 @@ DEFAULT_POD_CIDRS = ('10.42.0.0/16',)
 DEFAULT_SERVICE_CIDRS = ('10.43.0.0/16',)
 # kube-controller-manager's defaults for --node-cidr-mask-size-ipv4/-ipv6.
 DEFAULT_NODE_CIDR_MASK_SIZE = {'ipv4': 24, 'ipv6': 64}
-# kube-controller-manager refuses a node mask more than 16 bits longer than
-# the cluster CIDR (its allocator keeps an uncompressed bitmap).
+# kube-controller-manager refuses a node mask more than 16 bits longer than an IPv6 cluster
+# CIDR, and only for IPv6 (kubernetes pkg/controller/nodeipam/ipam/cidrset/cidr_set.go,
+# NewCIDRSet: `if (clusterCIDR.IP.To4() == nil) && (subNetMaskSize-clusterMaskSize >
+# clusterSubnetMaxDiff)` with clusterSubnetMaxDiff = 16, v1.34).
 MAX_NODE_MASK_DIFF = 16
-# kube-apiserver refuses larger service CIDRs.
-MIN_SERVICE_PREFIX = {4: 12, 6: 112}
+MAX_NODE_MASK_DIFF_VERSIONS = (6,)
+# kube-apiserver refuses a service CIDR with more than 20 host bits: IPv4 /12, IPv6 /108
+# (kubernetes cmd/kube-apiserver/app/options/validation.go, validateClusterIPFlags ->
+# validateMaxCIDRRange(cidr, maxCIDRBits=20): "the mask must be >= bits-20", v1.34).
+MAX_SERVICE_HOST_BITS = 20
+MIN_SERVICE_PREFIX = {4: 32 - MAX_SERVICE_HOST_BITS, 6: 128 - MAX_SERVICE_HOST_BITS}
 # K3s picks the 10th address of the first service CIDR as cluster DNS.
 CLUSTER_DNS_INDEX = 10
 
@@ -434,9 +440,9 @@ class _Planner(object):
                              'each node needs a smaller slice of the pod CIDR',
                              family, mask, pod.label)
                 continue
-            if mask - prefix > MAX_NODE_MASK_DIFF:
+            if pod.version in MAX_NODE_MASK_DIFF_VERSIONS and mask - prefix > MAX_NODE_MASK_DIFF:
                 self.problem('node_cidr_mask_size.%s: %d is %d bits longer than the prefix of %s; '
-                             'kube-controller-manager allows at most %d (use /%d or longer '
+                             'kube-controller-manager allows at most %d for IPv6 (use /%d or longer '
                              'pod CIDR, or a mask of at most %d)',
                              family, mask, mask - prefix, pod.label, MAX_NODE_MASK_DIFF,
                              mask - MAX_NODE_MASK_DIFF, prefix + MAX_NODE_MASK_DIFF)

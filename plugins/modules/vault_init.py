@@ -71,9 +71,13 @@ options:
     type: str
     default: ""
   timeout:
-    description: Seconds for each API call.
+    description:
+      - Seconds for each API call.
+      - C(sys/init) answers only when the keys are generated and stored; on a slow disk or a loaded
+        host that takes more than a few seconds, and a call given up too early may leave an
+        initialised cluster whose keys nobody received.
     type: int
-    default: 10
+    default: 120
 notes:
   - The logic is in C(plugins/module_utils/vault_bootstrap.py); the API client in C(vault_api.py).
 '''

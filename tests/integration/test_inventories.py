@@ -16,9 +16,6 @@ __metaclass__ = type
 
 import os
 import re
-import stat
-import subprocess
-import sys
 
 import pytest
 import yaml
@@ -38,6 +35,7 @@ from ansible_collections.homelab.k3s.plugins.module_utils.network_plan import ne
 from ansible_collections.homelab.k3s.plugins.module_utils.network_plan_svg import (
     network_plan_svgs,
 )
+from offline_ansible import OfflineAnsible
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 INVENTORIES = os.path.join(ROOT, 'inventories')
@@ -47,7 +45,6 @@ INVENTORY_DIRS = sorted(name for name in os.listdir(INVENTORIES)
                         if os.path.isdir(os.path.join(INVENTORIES, name))
                         and name not in GENERATED)
 SEEDS = [name for name in INVENTORY_DIRS if name.startswith('seed')]
-BIN = os.path.dirname(sys.executable)
 
 with open(os.path.join(ROOT, 'roles', 'preflight', 'defaults', 'main.yml')) as handle:
     PREFLIGHT_DEFAULTS = yaml.safe_load(handle)
@@ -138,39 +135,18 @@ def test_seed_readme_shows_its_pictures_and_playbooks(name):
     assert 'playbooks/preflight.yml' in readme and 'playbooks/site.yml' in readme
 
 
-FAKE_SSH = """#!/bin/sh
-# Test stand-in for ssh: record the contact attempt, then fail like an unreachable host.
-echo "ssh $*" >> "$CONTACT_LOG"
-exit 255
-"""
-
-
 @pytest.mark.slow
 def test_picture_playbook_checks_the_inventory_and_writes_the_pictures(tmp_path):
     name = 'seed003-dual-stack'
-    fake_ssh = tmp_path / 'ssh'
-    fake_ssh.write_text(FAKE_SSH)
-    fake_ssh.chmod(fake_ssh.stat().st_mode | stat.S_IXUSR)
-    contact_log = tmp_path / 'contacts.log'
     out = tmp_path / 'pictures'
     out.mkdir()
-    env = dict(os.environ)
-    env.update({
-        'PATH': BIN + os.pathsep + env.get('PATH', ''),
-        'ANSIBLE_SSH_EXECUTABLE': str(fake_ssh),
-        'CONTACT_LOG': str(contact_log),
-        'ANSIBLE_NOCOLOR': '1',
-        'ANSIBLE_LOCAL_TEMP': str(tmp_path / 'tmp'),
-    })
-    result = subprocess.run(
-        [os.path.join(BIN, 'ansible-playbook'), '-i',
-         os.path.join(INVENTORIES, name, 'hosts.yml'),
+    result, contacts = OfflineAnsible(tmp_path).run(
+        ['-i', os.path.join(INVENTORIES, name, 'hosts.yml'),
          os.path.join(ROOT, 'playbooks', 'network_plan_svg.yml'),
-         '-e', 'network_plan_svg_dir=%s' % out],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+         '-e', 'network_plan_svg_dir=%s' % out])
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
-    assert not contact_log.exists(), contact_log.read_text()
+    assert contacts == '', contacts
     assert '1 server(s), 2 agent(s), ipv4+ipv6' in ' '.join(output.split())
     for family in ('ipv4', 'ipv6'):
         with open(os.path.join(INVENTORIES, name, 'network-plan-%s.svg' % family)) as handle:

@@ -36,6 +36,9 @@ PLAYBOOK = """
   tasks:
     - ansible.builtin.include_role:
         name: homelab.k3s.k3s_node
+        tasks_from: facts.yml
+    - ansible.builtin.include_role:
+        name: homelab.k3s.k3s_node
         tasks_from: token.yml
       vars:
         k3s_node_token_vault: {vault}

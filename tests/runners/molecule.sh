@@ -20,7 +20,7 @@ GATE=${HOMELAB_MOLECULE_LANE_GATE:-}
 
 # default first (smoke test of the lab itself), then the others, longest first
 # (measured in CI; scenarios not listed here follow in alphabetical order).
-ORDER=(default cluster powercycle storage vault minio restic security vip firewall ntp preflight)
+ORDER=(default cluster storage vault minio restic security vip viplb powercycle firewall ntp preflight)
 
 if [ $# -gt 0 ]; then
     scenarios=("$@")

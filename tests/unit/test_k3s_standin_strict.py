@@ -175,6 +175,14 @@ def with_spec(doc, **changes):
 def test_valid_manifests_pass():
     assert charts.check_document(POOL) == [] and charts.check_document(L2) == []
     assert charts.check_document(CHART) == []
+    values = ("kubeProxyReplacement: true\nk8sServiceHost: '::1'\nk8sServicePort: 6444\n"
+              "k8sClientRateLimit: {qps: 20, burst: 40}\nipv4: {enabled: true}\nipv6: {enabled: true}\n"
+              "k8s: {requireIPv4PodCIDR: true, requireIPv6PodCIDR: true}\nl2announcements: {enabled: true}\n"
+              "externalIPs: {enabled: true}\noperator: {replicas: 2}\n"
+              "encryption: {enabled: true, type: wireguard}\n")
+    assert charts.check_document(with_spec(CHART, valuesContent=CHART["spec"]["valuesContent"] + values)) == []
+    # Another chart's values are not checked.
+    assert charts.check_document(with_spec(CHART, chart="traefik", valuesContent="anything: 1\n")) == []
     assert charts.check_document({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}) == []
 
 
@@ -192,6 +200,13 @@ def test_valid_manifests_pass():
     (with_spec(CHART, valuesContent="a: [1"), "spec.valuesContent: not valid YAML"),
     (with_spec(CHART, valuesContent="- a"), "spec.valuesContent: must be a YAML mapping"),
     (with_spec(CHART, chart=None), "spec.chart: Invalid value: None"),
+    (with_spec(CHART, valuesContent="l2announcement:\n  enabled: true\n"),
+     'value "l2announcement.enabled" is not a recorded value of the cilium chart 1.18.4'),
+    (with_spec(CHART, valuesContent="operator:\n  replicas: '2'\n"),
+     "spec.valuesContent.operator.replicas: Invalid value: '2': wrong type"),
+    (with_spec(CHART, valuesContent="k8sServicePort: true\n"),
+     "spec.valuesContent.k8sServicePort: Invalid value: True: wrong type"),
+    (with_spec(CHART, version="1.19.0"), "no recorded values for the cilium chart 1.19.0 (recorded: 1.18.4)"),
 ])
 def test_invalid_manifest_is_refused(doc, expected):
     problems = charts.check_document(doc)

@@ -8,7 +8,10 @@
   (``pkg/k8s/apis/cilium.io/v2/lbipam_types.go``, ``v2alpha1/l2announcement_types.go``); the real
   CRDs are structural schemas, so the API server prunes or (with strict field validation) refuses
   unknown fields and refuses wrong types.
-* ``HelmChart`` (helm.cattle.io/v1): the spec fields of K3s's helm-controller.
+* ``HelmChart`` (helm.cattle.io/v1): the spec fields of K3s's helm-controller; for the ``cilium``
+  chart, every value in ``valuesContent`` must be one of the chart values recorded below for that
+  chart version, with the chart's type (stricter than Helm, which ignores unknown values: a key
+  missing here may exist upstream; check the chart and record it before the role sets it).
 
 A refused manifest is logged and not applied, as K3s's deploy controller logs and skips it.
 """
@@ -38,6 +41,21 @@ HELMCHART_SPEC = {"targetNamespace": str, "createNamespace": bool, "chart": str,
                   "plainHTTP": bool, "dockerRegistrySecret": dict, "podSecurityContext": dict,
                   "securityContext": dict}
 TYPE_NAMES = {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer"}
+
+# Values of the cilium chart the roles set, read in cilium/cilium install/kubernetes/cilium/values.yaml
+# at the tag of the chart version (the same list is in roles/cilium/tasks/values.yml), with the type of
+# the chart's default. kubeProxyReplacement is "false" (a string) in the chart and the agent accepts
+# true/false: both types pass.
+CILIUM_CHART_VALUES = {
+    "1.18.4": {
+        "kubeProxyReplacement": (bool, str), "k8sServiceHost": str, "k8sServicePort": (int, str),
+        "k8sClientRateLimit.qps": int, "k8sClientRateLimit.burst": int,
+        "ipam.mode": str, "ipv4.enabled": bool, "ipv6.enabled": bool,
+        "k8s.requireIPv4PodCIDR": bool, "k8s.requireIPv6PodCIDR": bool,
+        "l2announcements.enabled": bool, "externalIPs.enabled": bool, "operator.replicas": int,
+        "encryption.enabled": bool, "encryption.type": str,
+    },
+}
 
 
 def _fields(where, obj, allowed):
@@ -101,6 +119,38 @@ def check_helmchart(doc):
         else:
             if values is not None and not isinstance(values, dict):
                 problems.append("spec.valuesContent: must be a YAML mapping")
+            elif values and spec.get("chart") == "cilium":
+                problems += _cilium_values(str(spec.get("version")), values)
+    return problems
+
+
+def _leaves(values, prefix=""):
+    for key, value in values.items():
+        path = prefix + str(key)
+        if isinstance(value, dict) and value:
+            yield from _leaves(value, path + ".")
+        else:
+            yield path, value
+
+
+def _allows_bool(kinds):
+    return bool in (kinds if isinstance(kinds, tuple) else (kinds,))
+
+
+def _cilium_values(version, values):
+    recorded = CILIUM_CHART_VALUES.get(version)
+    if recorded is None:
+        return ['spec.valuesContent: no recorded values for the cilium chart %s (recorded: %s)'
+                % (version, ", ".join(sorted(CILIUM_CHART_VALUES)))]
+    problems = []
+    for path, value in _leaves(values):
+        kinds = recorded.get(path)
+        if kinds is None:
+            problems.append('spec.valuesContent: value "%s" is not a recorded value of the cilium chart %s'
+                            % (path, version))
+        elif not isinstance(value, kinds) or (isinstance(value, bool) and not _allows_bool(kinds)):
+            problems.append("spec.valuesContent.%s: Invalid value: %r: wrong type for the cilium chart %s"
+                            % (path, value, version))
     return problems
 
 

@@ -161,3 +161,17 @@ def test_platforms(facts, expected):
 def test_hosts_without_facts_are_unchecked():
     result = check_platforms({'a': {}, 'b': {'ansible_facts': {}}}, ['a', 'b'])
     assert result == {'problems': [], 'unchecked': ['a', 'b']}
+
+
+@pytest.mark.parametrize('arch', ['armv7l', 'armv6l'])
+def test_32_bit_arm_is_refused_with_cilium_naming_node_and_way_out(arch):
+    result = check_platforms({'pi-zero': _facts('Raspbian', '12.5', '12', arch)}, ['pi-zero'], cni='cilium')
+    assert result['problems'] == [
+        'pi-zero: architecture %s (32-bit ARM) cannot run Cilium, which publishes amd64 and arm64 images '
+        'only; install a 64-bit OS on it (for example Raspberry Pi OS 64-bit, aarch64) or set '
+        'k3s_server_cni: flannel' % arch]
+
+
+def test_32_bit_arm_v7_is_fine_with_flannel():
+    assert check_platforms({'a': _facts('Raspbian', '12.5', '12', 'armv7l')}, ['a'], cni='flannel')['problems'] == []
+    assert check_platforms({'a': _facts('Debian', '12.8', '12', 'aarch64')}, ['a'], cni='cilium')['problems'] == []

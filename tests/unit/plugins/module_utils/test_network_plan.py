@@ -306,17 +306,16 @@ NEGATIVE = [
     # service CIDR size
     ('ipv4-service-larger-than-12', _with(SEED_001, service_cidrs=['10.32.0.0/11']), SEED_001_NODES,
      ['service_cidrs[0] 10.32.0.0/11 is larger than /12']),
-    ('ipv6-service-larger-than-112',
-     _with(SEED_003, service_cidrs=['10.43.0.0/16', 'fd22:2025:6a6a:43::/108']), SEED_003_NODES,
-     ['service_cidrs[1] fd22:2025:6a6a:43::/108 is larger than /112']),
+    # kube-apiserver: at most 20 host bits (validateMaxCIDRRange, maxCIDRBits = 20).
+    ('ipv6-service-larger-than-108',
+     _with(SEED_003, service_cidrs=['10.43.0.0/16', 'fd22:2025:6a6a:43::/107']), SEED_003_NODES,
+     ['service_cidrs[1] fd22:2025:6a6a:43::/107 is larger than /108']),
     ('service-too-small-for-dns', _with(SEED_001, service_cidrs=['10.43.0.0/29']), SEED_001_NODES,
      ['service_cidrs[0] 10.43.0.0/29 has 8 addresses; K3s needs the 10th for cluster DNS']),
     # node CIDR mask
     ('ipv6-mask-more-than-16-bits', _with(SEED_003, node_cidr_mask_size={'ipv6': 121}), SEED_003_NODES,
      ['node_cidr_mask_size.ipv6: 121 is 17 bits longer than the prefix of pod_cidrs[1] '
       'fd22:2025:6a6a:42::/104; kube-controller-manager allows at most 16']),
-    ('ipv4-mask-more-than-16-bits', _with(SEED_001, pod_cidrs=['10.0.0.0/8'], node_cidr_mask_size=25),
-     SEED_001_NODES, ['node_cidr_mask_size.ipv4: 25 is 17 bits longer than the prefix of pod_cidrs[0]']),
     ('ipv6-default-mask-not-longer', _with(SEED_003, node_cidr_mask_size={'ipv4': 24}), SEED_003_NODES,
      ['node_cidr_mask_size.ipv6: 64 is not longer than the prefix of pod_cidrs[1] fd22:2025:6a6a:42::/104']),
     ('ipv4-mask-equal-to-pod', _with(SEED_001, pod_cidrs=['10.42.0.0/24']), SEED_001_NODES,
@@ -346,7 +345,7 @@ def test_each_rule_reports_the_fields_and_values(network, nodes, expected):
 def test_every_problem_is_reported_at_once():
     network = _with(SEED_003,
                     pod_cidrs=['10.42.1.0/16', 'fd22:2025:6a6a:42::/104'],
-                    service_cidrs=['10.32.0.0/11', 'fd22:2025:6a6a:43::/108'],
+                    service_cidrs=['10.32.0.0/11', 'fd22:2025:6a6a:43::/107'],
                     dhcp_ranges=['192.168.14.2-192.168.14.20'],
                     avoid=['192.168.0.0/16'],
                     api_vip='192.168.14.99',
@@ -357,7 +356,7 @@ def test_every_problem_is_reported_at_once():
     expected = [
         'pod_cidrs[0]: 10.42.1.0/16 has host bits set',
         'service_cidrs[0] 10.32.0.0/11 is larger than /12',
-        'service_cidrs[1] fd22:2025:6a6a:43::/108 is larger than /112',
+        'service_cidrs[1] fd22:2025:6a6a:43::/107 is larger than /108',
         'node_cidr_mask_size.ipv6: 121 is 17 bits longer',
         'node_ips[cow] 192.168.14.10 is inside dhcp_ranges[0]',
         'node_ips: 192.168.14.10 is the node IP of 2 hosts: cow, duck',
@@ -462,6 +461,19 @@ def test_spans_overlap(left, right, expected):
 def test_spans_overlap_rejects_bad_input():
     with pytest.raises(NetworkPlanError):
         spans_overlap('10.0.0.0/8', 'ten')
+
+
+def test_largest_service_ranges_kube_apiserver_accepts_are_planned():
+    """20 host bits: IPv4 /12, IPv6 /108 (kube-apiserver validateMaxCIDRRange)."""
+    plan = plan_network(_with(SEED_003, service_cidrs=['10.96.0.0/12', 'fd22:2025:6a6a:43::/108']), SEED_003_NODES)
+    assert plan['service_cidr'] == '10.96.0.0/12,fd22:2025:6a6a:43::/108'
+
+
+def test_ipv4_node_mask_more_than_16_bits_longer_is_planned():
+    """kube-controller-manager's 16-bit limit (NewCIDRSet) applies to IPv6 cluster CIDRs only."""
+    plan = plan_network(_with(SEED_001, pod_cidrs=['172.16.0.0/12'], node_cidr_mask_size=29), SEED_001_NODES)
+    assert plan['node_cidr_mask_size'] == {'ipv4': 29}
+    assert plan['max_nodes'] == 2 ** 17
 
 
 @pytest.mark.parametrize('value', [
