@@ -63,6 +63,10 @@ FLUX_KINDS = (("kustomize.toolkit.fluxcd.io/v1", "Kustomization"),
 SERVER_ROLE_LABEL = "node-role.kubernetes.io/control-plane"
 STOP_ANNOTATION = "homelab.k3s/power-stop"
 ACK_ANNOTATION = "homelab.k3s/power-stop-ack"
+# Read-modify-replace attempts before an object that keeps changing stops the run. A Node's status
+# is written by its kubelet (every 3 s by the K3s stand-in); on a loaded machine the read and the
+# replace (two kubectl calls) can take longer than that, so a few conflicts in a row are normal.
+UPDATE_ATTEMPTS = 40
 NODE_ACTIONS = ("poweroff", "halt", "stop-k3s")
 TAINT_EFFECTS = ("NoSchedule", "NoExecute")
 
@@ -340,7 +344,7 @@ class ClusterPower(object):
     def _update_object(self, api_version, kind, namespace, name, mutate):
         """Read-modify-replace with the read resourceVersion; retried on conflict.
         ``mutate(obj)`` returns True when it changed ``obj``. Returns changed."""
-        for dummy in range(10):
+        for dummy in range(UPDATE_ATTEMPTS):
             obj = self.api.get(api_version, kind, name, namespace).obj
             if obj is None:
                 return False
@@ -353,8 +357,8 @@ class ClusterPower(object):
                 return True
             except ConflictError:
                 continue
-        raise PowerError("%s %s/%s kept changing under us (10 conflicts in a row)" % (kind, namespace, name),
-                         self.report())
+        raise PowerError("%s %s/%s kept changing under us (%d conflicts in a row)"
+                         % (kind, namespace, name, UPDATE_ATTEMPTS), self.report())
 
     def report(self):
         record = self._record or {}

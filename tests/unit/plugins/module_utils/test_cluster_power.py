@@ -667,7 +667,7 @@ def test_an_object_that_keeps_changing_is_reported():
             raise ConflictError("the object has been modified")
         return replace(api_version, kind, body, namespace)
     api.replace = conflicting
-    with pytest.raises(PowerError, match="Deployment apps/web kept changing under us \\(10 conflicts in a row\\)"):
+    with pytest.raises(PowerError, match="Deployment apps/web kept changing under us \\(40 conflicts in a row\\)"):
         power(api, clock).shutdown()
     assert record(api)["data"]["replicas"]["Deployment/apps/web"] == 3, "the count was recorded before"
 
