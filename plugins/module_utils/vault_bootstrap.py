@@ -113,6 +113,17 @@ def initialise(client, store, shares, threshold, custody, cluster_name, pgp_keys
     store.reserve()
     try:
         answer = client.initialize(shares, threshold, pgp_keys, root_token_pgp_key)
+    except VaultApiError as err:
+        store.abort()
+        if err.status is None:
+            # No answer (time-out, connection lost): the server may have done
+            # the init and its keys are gone with the lost answer.
+            raise VaultStateError(
+                "%s did not answer sys/init (%s): the cluster MAY NOW BE INITIALISED with unseal keys and a root "
+                "token nobody received. Check with `bao status` (or `vault status`) on the node: if it says "
+                "Initialized true, those keys are lost; stop the service, empty its data directory on every node "
+                "and run again. If it says Initialized false, just run again." % (client.url, err))
+        raise
     except Exception:
         store.abort()
         raise

@@ -1,12 +1,12 @@
 """One contender of the concurrency test (run as a separate process).
 
-usage: lock_contender.py URL HOLDER ROUNDS SHARED_FILE LOG_FILE [--die-holding TTL]
+usage: lock_contender.py URL HOLDER ROUNDS SHARED_FILE LOG_FILE [--die-holding TTL] [--wait SECONDS]
 
 Each round: acquire -> write our token into SHARED_FILE -> short pause ->
 check that SHARED_FILE still holds our token -> release. Every turn is
 appended to LOG_FILE as JSON (holder, monotonic start/end, violation).
 With --die-holding the contender takes the lock with that TTL, reports and
-then sleeps until it is killed.
+then sleeps until it is killed. --wait bounds each acquire (default 55 s).
 """
 import json
 import os
@@ -29,9 +29,10 @@ def main():
         with open(log, "a") as f:
             f.write(json.dumps({"holder": holder, "start": time.monotonic(), "end": None, "died": True}) + "\n")
         time.sleep(3600)
+    wait = int(sys.argv[sys.argv.index("--wait") + 1]) if "--wait" in sys.argv else 55
     for dummy in range(int(rounds)):
         t0 = time.monotonic()
-        lock.acquire(holder, ttl=20, wait_timeout=55)
+        lock.acquire(holder, ttl=20, wait_timeout=wait)
         start = time.monotonic()
         token = "%s:%f" % (holder, start)
         with open(shared, "w") as f:

@@ -130,6 +130,18 @@ def wait_for(check, timeout, what):
     raise AssertionError("timed out waiting for %s (last: %s)" % (what, last))
 
 
+def create_once(api, path, body):
+    """POST that may be retried: while etcd elects a new leader an attempt can
+    time out on the client side after the write landed, so the retry's 409
+    AlreadyExists counts as done."""
+    try:
+        return api.call("POST", path, body)
+    except ApiFailure as exc:
+        if exc.status == 409:
+            return True
+        raise
+
+
 def condition(node, kind):
     return {c["type"]: c for c in node["status"]["conditions"]}.get(kind, {})
 
@@ -187,8 +199,8 @@ def test_ha_cluster_on_real_etcd(cluster):
     # Killing the first server leaves the API served by the others.
     first.kill()
     second, third = joiners
-    wait_for(lambda: second.api().call("POST", "/api/v1/namespaces/default/configmaps",
-                                       configmap("after-first-died", "b")), 40, "a write through sd-2")
+    wait_for(lambda: create_once(second.api(), "/api/v1/namespaces/default/configmaps",
+                                 configmap("after-first-died", "b")), 40, "a write through sd-2")
     assert third.api().get("/api/v1/namespaces/default/configmaps/after-first-died")["data"] == {"v": "b"}
     # ...and the crashed node turns NotReady (it stopped heartbeating; no clean stop).
     wait_for(lambda: condition(third.api().get("/api/v1/nodes/sd-1"), "Ready")["status"] == "Unknown",

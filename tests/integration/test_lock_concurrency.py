@@ -13,7 +13,11 @@ from k8s_emulator import EmulatorProcess
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CONTENDER = os.path.join(ROOT, "tests", "integration", "lock_contender.py")
 COLLECTIONS = os.path.join(ROOT, ".cache", "collections")
-CONTENDERS, ROUNDS, DEAD_TTL = 20, 2, 4
+# One round each: 20 turns already make every contender wait for most of the
+# others; the single emulator process answers every poll, and on a loaded CI
+# machine (load 4-10 on 2 cores) 40 turns took longer than the waits below.
+CONTENDERS, ROUNDS, DEAD_TTL = 20, 1, 4
+WAIT = 240  # seconds for all contenders together (each acquire may wait this long)
 
 
 @pytest.mark.slow
@@ -27,12 +31,13 @@ def test_twenty_contenders_take_turns_and_a_dead_holder_is_taken_over(tmp_path):
         while not (os.path.exists(log) and "victim" in open(log).read()):
             assert time.time() < deadline and victim.poll() is None, "victim never got the lock"
             time.sleep(0.05)
-        procs = [subprocess.Popen([sys.executable, CONTENDER, emu.url, "c%02d" % i, str(ROUNDS), shared, log],
-                                  env=env) for i in range(CONTENDERS)]
+        procs = [subprocess.Popen([sys.executable, CONTENDER, emu.url, "c%02d" % i, str(ROUNDS), shared, log,
+                                   "--wait", str(WAIT)], env=env) for i in range(CONTENDERS)]
         victim.send_signal(signal.SIGKILL)  # dies holding the lock
         victim.wait()
         try:
-            codes = [p.wait(90) for p in procs]
+            deadline = time.time() + WAIT
+            codes = [p.wait(max(1, deadline - time.time())) for p in procs]
         finally:
             for p in procs:
                 if p.poll() is None:

@@ -57,7 +57,11 @@ python3 tests/standins/k3s_standin/build_mirror.py --out .cache/k3s-standin \
 
 run_one() {  # run_one SCENARIO LOG -> PASS/FAIL line in $STATE/molecule.lanes
     local s=$1 log=$2 start=$SECONDS res
-    if molecule test -s "$s" >"$log" 2>&1; then res=PASS; else res=FAIL; fi
+    # (Molecule's step lines are stamped with the seconds since the scenario began
+    # when they are printed, so a slow CI log shows which step took the time)
+    if PYTHONUNBUFFERED=1 molecule test -s "$s" 2>&1 | awk -v t0="$(date +%s)" '
+        /➜ / { printf "[+%ds] ", systime() - t0 } { print; fflush() }' >"$log"
+    then res=PASS; else res=FAIL; fi
     {
         flock 9
         echo "------------------- molecule test -s $s -------------------"

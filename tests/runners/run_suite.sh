@@ -53,7 +53,7 @@ fi
 
 stage lint        bash -c 'yamllint . && ansible-lint'
 stage sanity      bash tests/runners/sanity.sh
-stage pytest      pytest
+stage pytest      pytest --durations=15
 stage k8s-client-oldest bash tests/runners/k8s_client_matrix.sh
 stage build-check bash tests/runners/build_check.sh
 touch "$STATE/foreground.done"

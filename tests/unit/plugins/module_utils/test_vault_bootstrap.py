@@ -205,6 +205,17 @@ def test_a_failed_init_call_releases_the_reserved_store():
     assert store.events == ["reserve", "abort"]
 
 
+def test_an_init_call_without_answer_says_the_cluster_may_be_initialised():
+    def lost(method, url, headers, body):
+        if method == "PUT":
+            raise VaultApiError("PUT %s: timed out" % url)
+        return 200, json.dumps({"initialized": False})
+    store = MemoryStore()
+    with pytest.raises(vb.VaultStateError, match=r"did not answer sys/init .*timed out.*MAY NOW BE INITIALISED"):
+        vb.initialise(client(lost), store, 5, 3, "ansible_vault", "c")
+    assert store.events == ["reserve", "abort"]
+
+
 def test_pgp_keys_are_sent_to_upstream():
     fake, store = FakeVault(), MemoryStore()
     vb.initialise(client(fake), store, 2, 2, "pgp", "c", ["pa", "pb"], "pr")
