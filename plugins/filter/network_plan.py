@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, homelab.k3s maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-# Documentation: network_plan.yml, network_plan_problems.yml, address_problems.yml (sidecar files).
+# Documentation: network_plan.yml, network_plan_problems.yml, address_problems.yml,
+# vrrp_sources6.yml (sidecar files).
 
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
@@ -15,6 +16,7 @@ from ansible_collections.homelab.k3s.plugins.module_utils.network_plan import (
     address_problems as _address_problems,
     network_problems,
     plan_network,
+    vrrp_sources6 as _vrrp_sources6,
 )
 
 
@@ -42,6 +44,14 @@ def address_problems(values, field='addresses'):
         raise AnsibleFilterError(to_native(exc))
 
 
+def vrrp_sources6(addresses, node_subnets, vips=None):
+    """A host's IPv6 VRRP source addresses: those in the IPv6 node subnets, VIPs left out."""
+    try:
+        return _vrrp_sources6(addresses, node_subnets, vips or [])
+    except (NetworkPlanError, MissingNetaddrError) as exc:
+        raise AnsibleFilterError(to_native(exc))
+
+
 class FilterModule(object):
 
     def filters(self):
@@ -49,4 +59,5 @@ class FilterModule(object):
             'network_plan': network_plan,
             'network_plan_problems': network_plan_problems,
             'address_problems': address_problems,
+            'vrrp_sources6': vrrp_sources6,
         }

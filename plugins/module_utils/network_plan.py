@@ -768,3 +768,40 @@ def plan_network(network, nodes):
     if planner.problems:
         raise NetworkPlanError(planner.problems)
     return plan
+
+
+def _address_part(text):
+    """``text`` without a /prefix or a %zone (facts and inventories carry both forms)."""
+    return text.split('/', 1)[0].split('%', 1)[0].strip() if isinstance(text, str) else text
+
+
+def vrrp_sources6(addresses, node_subnets, vips):
+    """The IPv6 addresses keepalived may send IPv6 VRRP adverts from, among ``addresses``.
+
+    Those inside one of the IPv6 ``node_subnets`` (IPv4 entries are ignored), without the
+    ``vips`` (whoever holds a VIP has it too), normalised, sorted and each once. Used for a
+    load-balancer host that is not in the plan's node IPs: the api_vip role takes the first (lowest)
+    of its VRRP interface's addresses, the firewall accepts VRRP from all of them.
+    NetworkPlanError names the field and the value of every bad entry.
+    """
+    require_netaddr()
+    problems = []
+    subnets = []
+    for index, text in enumerate(as_list(node_subnets, 'node_subnets', problems)):
+        span = parse_cidr(text, 'node_subnets[%d]' % index, problems)
+        if span is not None and span.version == 6:
+            subnets.append(span)
+    excluded = set()
+    for index, text in enumerate(as_list(vips, 'vips', problems)):
+        span = parse_address(_address_part(text), 'vips[%d]' % index, problems)
+        if span is not None:
+            excluded.add((span.version, span.first))
+    found = {}
+    for index, text in enumerate(as_list(addresses, 'addresses', problems)):
+        span = parse_address(_address_part(text), 'addresses[%d]' % index, problems)
+        if (span is not None and span.version == 6 and (6, span.first) not in excluded
+                and any(subnet.contains(span) for subnet in subnets)):
+            found[span.first] = span.address
+    if problems:
+        raise NetworkPlanError(problems, 'vrrp_sources6')
+    return [found[key] for key in sorted(found)]

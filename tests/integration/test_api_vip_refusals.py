@@ -33,6 +33,18 @@ BASE = {
     'k3s_server_anonymous_health_endpoints': True,
 }
 PASSWORD = 'Zq7pw9Xy'
+# Dual-stack plan with localhost as a dedicated load-balancer host (not in the plan's node IPs: the
+# K3s server is "k3s-1"), VRRP on lo (127.0.0.1) so that the IPv4 side passes: lo has no global
+# IPv6 address, so the IPv6 instance has no unicast source unless api_vip_node_ip6 names one.
+NETWORK6 = dict(NETWORK, node_subnets=['192.168.14.0/24', 'fd12:3456:789a:14::/64'],
+                gateway=['192.168.14.1', 'fd12:3456:789a:14::1'], pod_cidrs=['10.42.0.0/16', 'fd00:10:42::/56'],
+                service_cidrs=['10.43.0.0/16', 'fd00:10:43::/112'], api_vip=['192.168.14.250', 'fd12:3456:789a:14::fa'])
+DEDICATED_LB6 = {
+    'homelab_network': NETWORK6, 'good_network': NETWORK6,
+    'api_vip_network_plan': "{{ good_network | homelab.k3s.network_plan({'k3s-1': ['192.168.14.11', "
+                            "'fd12:3456:789a:14::11']}) }}",
+    'api_vip_node_ip': '127.0.0.1', 'api_vip_interface': 'lo',
+}
 
 
 def network(**changes):
@@ -72,14 +84,29 @@ def network(**changes):
     ({'api_vip_provider': 'kube-vip', 'k3s_node_api_endpoint_port': 8443},
      'kube-vip runs on the K3s servers (all) and announces the IPv4 VIP by ARP on the K3s port 6443'),
     ({'api_vip_node_ip': '192.0.2.77'}, 'No interface of localhost has the address 192.0.2.77'),
+    (dict(DEDICATED_LB6), 'The IPv6 VIP fd12:3456:789a:14::fa needs a unicast VRRP source address on localhost: '
+     'the interface lo has no global IPv6 address in the node subnet fd12:3456:789a:14::/64. Set api_vip_node_ip6'),
+    (dict(DEDICATED_LB6, api_vip_node_ip6='fd12:3456:789a:14::77'),
+     'The IPv6 VIP fd12:3456:789a:14::fa needs a unicast VRRP source address on localhost: api_vip_node_ip6 / '
+     'the node IP fd12:3456:789a:14::77 is not an address of lo.'),
 ], ids=['unknown-provider', 'no-vip', 'vip-outside-subnets', 'vip-is-node-ip', 'vip-is-gateway',
         'vip-is-lb-host-address', 'one-host-with-failover', 'host-outside-lb-group', 'no-backends',
         'k3s-port-on-server', 'router-id', 'priority', 'monitor-port', 'vrrpv2-subsecond', 'vrrpv3-password',
-        'no-anonymous-readyz', 'endpoint-port', 'kube-vip-layout', 'node-ip-on-no-interface'])
+        'no-anonymous-readyz', 'endpoint-port', 'kube-vip-layout', 'node-ip-on-no-interface',
+        'dedicated-lb-without-ipv6', 'ipv6-source-on-no-interface'])
 def test_api_vip_refusals(tmp_path, variables, message):
     out = run_refusal(tmp_path, 'api_vip', dict(BASE, **variables))
     assert message in out, out[-3000:]
     assert PASSWORD not in out
+
+
+def test_firewall_refuses_a_dedicated_vip_host_without_ipv6(tmp_path):
+    """An IPv6 VIP, and a VIP host that is no K3s node (no k3s_node_ips) with no IPv6 address in the
+    node subnet: the firewall cannot list it as an IPv6 VRRP peer."""
+    out = run_refusal(tmp_path, 'firewall', {'firewall_admin_networks': ['10.213.0.0/24'], 'firewall_api_vip_group': 'all',
+                                             'ansible_host': '127.0.0.1', 'homelab_network': NETWORK6})
+    assert ("The IPv6 API VIP fd12:3456:789a:14::fa needs VRRP from each load-balancer host's IPv6 address, and "
+            "none is known for localhost: run the firewall role on every host of all in the same play") in out, out[-3000:]
 
 
 def test_firewall_refuses_a_bad_vrrp_peer_address(tmp_path):

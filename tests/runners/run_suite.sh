@@ -28,7 +28,9 @@ stage() {
     local start=$SECONDS rc
     echo
     echo "=================== stage: $name ($(date -u +%H:%M:%S)) ==================="
-    if "$@"; then rc=0; else rc=$?; fi
+    # (each stage's output is also kept, so the summary can repeat a failure's end)
+    "$@" 2>&1 | tee "$STATE/stage-$name.log"
+    rc=${PIPESTATUS[0]}
     record "$name" "$rc" $((SECONDS - start))
     echo "=================== stage: $name ${RESULTS[-1]} in ${TIMES[-1]}s ==================="
 }
@@ -53,7 +55,9 @@ fi
 
 stage lint        bash -c 'yamllint . && ansible-lint'
 stage sanity      bash tests/runners/sanity.sh
-stage pytest      pytest --durations=15
+# (a test that fails is run once more after 5 s: timing under the load of the
+# Molecule lane; -rR lists every re-run in the summary, so a flaky test stays visible)
+stage pytest      pytest --durations=15 -rfER --reruns 1 --reruns-delay 5
 stage k8s-client-oldest bash tests/runners/k8s_client_matrix.sh
 stage build-check bash tests/runners/build_check.sh
 touch "$STATE/foreground.done"
@@ -65,6 +69,7 @@ else
     echo "=================== stage: molecule (background; waiting from $(date -u +%H:%M:%S)) ==================="
     wait "$background"
     cat "$STATE/molecule.log"
+    cp "$STATE/molecule.log" "$STATE/stage-molecule.log"
     if [ -s "$STATE/molecule.result" ]; then
         read -r rc took <"$STATE/molecule.result"
     else
@@ -81,4 +86,20 @@ for i in "${!NAMES[@]}"; do
     printf '%-18s %-10s %6ss\n' "${NAMES[$i]}" "${RESULTS[$i]}" "${TIMES[$i]}"
 done
 printf '%-18s %-10s %6ss\n' total "$([ $failed -eq 0 ] && echo PASS || echo FAIL)" "$SECONDS"
+if grep -qE '^RERUN ' "$STATE/stage-pytest.log" 2>/dev/null; then
+    echo "pytest re-ran these tests after a failure (one that failed twice is also listed as FAILED):"
+    grep -E '^RERUN ' "$STATE/stage-pytest.log"
+fi
+# A long CI log may only be seen from its end: repeat what each failed stage
+# said last (pytest's short summary names the failed tests there).
+for i in "${!NAMES[@]}"; do
+    if [ "${RESULTS[$i]}" != PASS ] && [ -s "$STATE/stage-${NAMES[$i]}.log" ]; then
+        echo
+        echo "=================== the end of failed stage ${NAMES[$i]} ==================="
+        if [ "${NAMES[$i]}" = pytest ]; then
+            grep -E '^(FAILED|ERROR|RERUN) ' "$STATE/stage-pytest.log" | head -20
+        fi
+        tail -n 25 "$STATE/stage-${NAMES[$i]}.log"
+    fi
+done
 exit $failed

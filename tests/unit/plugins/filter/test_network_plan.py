@@ -22,7 +22,8 @@ NODES = {'cow': '192.168.14.10,fd12:3456:789a:14::10'}
 
 
 def test_filters_are_registered():
-    assert set(plan_plugin.FilterModule().filters()) == {'network_plan', 'network_plan_problems', 'address_problems'}
+    assert set(plan_plugin.FilterModule().filters()) == {
+        'network_plan', 'network_plan_problems', 'address_problems', 'vrrp_sources6'}
     assert set(subtract_plugin.FilterModule().filters()) == {'ip_range_subtract'}
 
 
@@ -89,3 +90,10 @@ def test_address_problems_filter_names_the_field():
     assert plan_plugin.address_problems(['10.0.0.0/8', 'fd00::1']) == []
     assert plan_plugin.address_problems(['999.1.1.1'], 'firewall_admin_networks') == [
         "firewall_admin_networks[0]: '999.1.1.1' is not an IP address"]
+
+
+def test_vrrp_sources6_filter_names_the_bad_entry():
+    assert plan_plugin.vrrp_sources6(['fd12:3456:789a:14::21'], NETWORK['node_subnets']) == ['fd12:3456:789a:14::21']
+    with pytest.raises(AnsibleFilterError) as caught:
+        plan_plugin.vrrp_sources6(['fd12:3456:789a:14::21', 'fd12::zz'], NETWORK['node_subnets'], [])
+    assert "addresses[1]: 'fd12::zz' is not an IP address" in str(caught.value)

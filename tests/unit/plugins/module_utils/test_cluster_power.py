@@ -661,14 +661,17 @@ def test_an_object_that_keeps_changing_is_reported():
     from ansible_collections.homelab.k3s.plugins.module_utils.k8s_connection import ConflictError
     api, clock = make_cluster()
     replace = api.replace
+    attempts = []
 
     def conflicting(api_version, kind, body, namespace=None):
         if kind == "Deployment":
+            attempts.append(body["metadata"]["name"])
             raise ConflictError("the object has been modified")
         return replace(api_version, kind, body, namespace)
     api.replace = conflicting
     with pytest.raises(PowerError, match="Deployment apps/web kept changing under us \\(40 conflicts in a row\\)"):
         power(api, clock).shutdown()
+    assert len(attempts) == 40
     assert record(api)["data"]["replicas"]["Deployment/apps/web"] == 3, "the count was recorded before"
 
 

@@ -22,6 +22,7 @@ from ansible_collections.homelab.k3s.plugins.module_utils.network_plan import (
     plan_network,
     spans_overlap,
     subtract_ranges,
+    vrrp_sources6,
 )
 
 # Seed 003: dual-stack VLAN, pods /104 with a /120 node mask (IPv6).
@@ -508,3 +509,31 @@ def test_address_problems_names_field_index_and_value(value, message):
 def test_address_problems_refuses_a_string_for_a_list():
     assert address_problems('10.0.0.0/8', 'firewall_cluster_networks') == [
         "firewall_cluster_networks: expected a list of addresses or CIDRs, got '10.0.0.0/8'"]
+
+
+# --- vrrp_sources6: a dedicated load-balancer host's IPv6 VRRP sources (api_vip, firewall) ---
+
+SUBNETS6 = ['192.168.14.0/24', 'fd12:3456:789a:14::/64']
+
+
+def test_vrrp_sources6_keeps_the_node_subnet_addresses_without_the_vips():
+    addresses = ['fe80::5054:ff:fe6b:3301', 'fd12:3456:789a:14::fa', 'FD12:3456:789A:14::0021',
+                 '2001:db8::7', '192.168.14.21', 'fd12:3456:789a:14::9/64', 'fd12:3456:789a:14::21']
+    vips = ['192.168.14.250', 'fd12:3456:789a:14::fa/64']
+    assert vrrp_sources6(addresses, SUBNETS6, vips) == ['fd12:3456:789a:14::9', 'fd12:3456:789a:14::21']
+
+
+def test_vrrp_sources6_is_empty_without_an_address_or_an_ipv6_subnet():
+    assert vrrp_sources6([], SUBNETS6, []) == []
+    assert vrrp_sources6(['fd12:3456:789a:14::21'], ['192.168.14.0/24'], []) == []
+    assert vrrp_sources6(['fe80::1%eth0'], SUBNETS6, []) == []
+
+
+def test_vrrp_sources6_names_every_bad_field():
+    with pytest.raises(NetworkPlanError) as caught:
+        vrrp_sources6(['fd12::zz'], ['fd12:3456:789a:14::1/64'], ['not-a-vip'])
+    message = str(caught.value)
+    assert message.startswith('vrrp_sources6: 3 problems found')
+    assert "addresses[0]: 'fd12::zz' is not an IP address" in message
+    assert 'node_subnets[0]: fd12:3456:789a:14::1/64 has host bits set' in message
+    assert "vips[0]: 'not-a-vip' is not an IP address" in message
