@@ -55,6 +55,17 @@ def loadavg():
         return " ".join(handle.read().split()[:3])
 
 
+def mitogen_env():
+    """Settings that run a play with Mitogen's strategy (the optional speed-up of docs/roles-baseline.md)."""
+    probe = subprocess.run([os.path.join(ROOT, ".venv", "bin", "python"), "-c",
+                            "import ansible_mitogen, os; print(os.path.dirname(ansible_mitogen.__file__))"],
+                           capture_output=True, text=True, check=False)
+    if probe.returncode:
+        raise SystemExit("benchmark: --mitogen needs Mitogen in .venv: .venv/bin/pip install mitogen==0.3.54")
+    return {"ANSIBLE_STRATEGY_PLUGINS": os.path.join(probe.stdout.strip(), "plugins", "strategy"),
+            "ANSIBLE_STRATEGY": "mitogen_linear"}
+
+
 def run_playbook(playbook, inventory, forks, env, log):
     cmd = [os.path.join(ROOT, ".venv", "bin", "ansible-playbook"), "-i", inventory, playbook]
     if forks:
@@ -86,6 +97,9 @@ def main():
     parser.add_argument("--runs", type=int, default=3, help="no-op re-runs after the first converge")
     parser.add_argument("--playbook", choices=sorted(PLAYBOOKS), default="baseline")
     parser.add_argument("--forks", type=int, help="ansible-playbook --forks (default: ansible.cfg)")
+    parser.add_argument("--mitogen", choices=["off", "on", "both"], default="off",
+                        help="run with Mitogen's strategy (on), or alternate the re-runs without and with"
+                             " it on the same nodes (both: one figure per mode at the same load)")
     parser.add_argument("--keep-lab", action="store_true", help="leave the bench lab running")
     parser.add_argument("--lab", default=LAB, help="lab name (default: %(default)s)")
     parser.add_argument("--prefix", help="node names PREFIX1..PREFIXn (default: LAB-1..LAB-n)")
@@ -123,26 +137,31 @@ def main():
         lab(*up, env=env)
         print("%s on %d lab nodes, forks %s; load average before: %s"
               % (args.playbook, args.nodes, args.forks or "ansible.cfg", loadavg()))
-        print("%-16s %8s %6s %8s %6s %8s %6s   %s" % ("run", "wall s", "tasks", "changed", "ok",
+        print("%-22s %8s %6s %8s %6s %8s %6s   %s" % ("run", "wall s", "tasks", "changed", "ok",
                                                      "skipped", "cpu s", "load (1/5/15 min)"))
-        noop = []
-        loads = []
-        for i in range(args.runs + 1):
-            name = "first-converge" if i == 0 else "no-op-%d" % i
-            res = run_playbook(PLAYBOOKS[args.playbook], inventory, args.forks, env,
+        modes = {"off": ["plain"], "on": ["mitogen"], "both": ["plain", "mitogen"]}[args.mitogen]
+        mode_env = {"plain": env, "mitogen": dict(env, **mitogen_env()) if args.mitogen != "off" else env}
+        noop = {mode: [] for mode in modes}
+        loads = {mode: [] for mode in modes}
+        runs = [(0, modes[0])] + [(i, mode) for i in range(1, args.runs + 1) for mode in modes]
+        for i, mode in runs:
+            name = ("first-converge" if i == 0 else "no-op-%d" % i) + ("" if len(modes) == 1 else "-" + mode)
+            res = run_playbook(PLAYBOOKS[args.playbook], inventory, args.forks, mode_env[mode],
                                os.path.join(work, name + ".log"))
             load = loadavg()
-            print("%-16s %8.1f %6d %8d %6d %8d %6.1f   %s" % (name, res["took"], res["tasks"], res["changed"],
+            print("%-22s %8.1f %6d %8d %6d %8d %6.1f   %s" % (name, res["took"], res["tasks"], res["changed"],
                                                        res["ok"], res["skipped"], res["cpu"], load))
             if i:
-                noop.append(res["took"])
-                loads.append(float(load.split()[0]))
+                noop[mode].append(res["took"])
+                loads[mode].append(float(load.split()[0]))
                 if res["changed"]:
                     print("  warning: a re-run changed %d task(s): not idempotent" % res["changed"])
-        if noop:
-            print("no-op re-runs on %d nodes: min %.1f s, median %.1f s (%d runs; 1-min load min %.1f,"
-                  " median %.1f)" % (args.nodes, min(noop), statistics.median(noop), len(noop),
-                                     min(loads), statistics.median(loads)))
+        for mode in modes:
+            if noop[mode]:
+                print("no-op re-runs on %d nodes%s: min %.1f s, median %.1f s (%d runs; 1-min load min %.1f,"
+                      " median %.1f)" % (args.nodes, "" if mode == "plain" else " with Mitogen",
+                                         min(noop[mode]), statistics.median(noop[mode]), len(noop[mode]),
+                                         min(loads[mode]), statistics.median(loads[mode])))
     finally:
         if not args.keep_lab:
             subprocess.run([sys.executable, os.path.join(ROOT, "lab", "lab.py"), "down", "--lab", args.lab],
