@@ -137,8 +137,8 @@ def main():
         lab(*up, env=env)
         print("%s on %d lab nodes, forks %s; load average before: %s"
               % (args.playbook, args.nodes, args.forks or "ansible.cfg", loadavg()))
-        print("%-22s %8s %6s %8s %6s %8s %6s   %s" % ("run", "wall s", "tasks", "changed", "ok",
-                                                     "skipped", "cpu s", "load (1/5/15 min)"))
+        header = ("run", "wall s", "tasks", "changed", "ok", "skipped", "cpu s", "load (1/5/15 min)")
+        print("%-22s %8s %6s %8s %6s %8s %6s   %s" % header)
         modes = {"off": ["plain"], "on": ["mitogen"], "both": ["plain", "mitogen"]}[args.mitogen]
         mode_env = {"plain": env, "mitogen": dict(env, **mitogen_env()) if args.mitogen != "off" else env}
         noop = {mode: [] for mode in modes}
@@ -149,8 +149,8 @@ def main():
             res = run_playbook(PLAYBOOKS[args.playbook], inventory, args.forks, mode_env[mode],
                                os.path.join(work, name + ".log"))
             load = loadavg()
-            print("%-22s %8.1f %6d %8d %6d %8d %6.1f   %s" % (name, res["took"], res["tasks"], res["changed"],
-                                                       res["ok"], res["skipped"], res["cpu"], load))
+            row = (name, res["took"], res["tasks"], res["changed"], res["ok"], res["skipped"], res["cpu"], load)
+            print("%-22s %8.1f %6d %8d %6d %8d %6.1f   %s" % row)
             if i:
                 noop[mode].append(res["took"])
                 loads[mode].append(float(load.split()[0]))
