@@ -47,7 +47,7 @@ def _inventory(tmp_path, groups):
     inventory = {'all': {'children': {
         'k3s_servers': {'hosts': {'localhost': hosts['localhost']}},
         'nfs_servers': {'hosts': {'storage1': {'ansible_host': '192.168.1.20',
-                                                'nfs_server_exports': [{'path': '/srv/nfs/k3s'}]}}},
+                                               'nfs_server_exports': [{'path': '/srv/nfs/k3s'}]}}},
         'smb_servers': {'hosts': {'pi-gate': {'ansible_host': '10.100.0.2',
                                               'smb_server_shares': [{'name': 'data', 'path': '/srv/smb/data',
                                                                      'users': ['k3s']}],
