@@ -23,37 +23,28 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 
 import pytest
 import yaml
 
 from ansible_collections.homelab.k3s.plugins.module_utils.etcd_s3 import etcd_s3_config
-from ansible_collections.homelab.k3s.plugins.module_utils.minio_admin import MinioClient, reconcile
+from ansible_collections.homelab.k3s.plugins.module_utils.minio_admin import reconcile
+
+from minio_server import ROOT_SECRET, ROOT_USER, minio_standin
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = os.path.dirname(HERE)
-ROOT = os.path.dirname(TESTS)
 STANDINS = os.path.join(TESTS, "standins")
-RELEASE = os.path.join(ROOT, ".cache", "minio-mirror", "good", "minio.RELEASE.2025-09-07T16-13-09Z")
 
 pytestmark = pytest.mark.skipif(not shutil.which("etcd") or not os.path.exists("/usr/bin/python3"),
                                 reason="needs Debian's etcd-server and python3")
 
 IP = "127.78.0.1"
-ROOT_USER, ROOT_SECRET = "homelab-admin", "root-secret-for-the-etcd-s3-test"
 USER_SECRET = "etcd-user-secret-Zq81"
 TOKEN = "etcd-s3-test-token"
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind((IP, 0))
-        return sock.getsockname()[1]
 
 
 def wait_for(check, timeout, what):
@@ -70,31 +61,12 @@ def wait_for(check, timeout, what):
 
 @pytest.fixture(scope="module")
 def s3_server(tmp_path_factory):
-    subprocess.run(["bash", os.path.join(STANDINS, "minio", "release-mirror.sh"), "build"], check=True,
-                   capture_output=True, timeout=900)
-    base = tmp_path_factory.mktemp("minio")
-    data = base / "data"
-    data.mkdir()
-    port = free_port()
-    env = dict(os.environ, MINIO_ROOT_USER=ROOT_USER, MINIO_ROOT_PASSWORD=ROOT_SECRET)
-    with open(str(base / "server.log"), "ab") as log:
-        proc = subprocess.Popen(["/usr/bin/python3", RELEASE, "server", "--address", "%s:%d" % (IP, port), str(data)],
-                                env=env, stdout=log, stderr=log, start_new_session=True)
-    endpoint = "http://%s:%d" % (IP, port)
-    try:
-        wait_for(lambda: urllib.request.urlopen(endpoint + "/minio/health/live", timeout=2).status == 200, 120,
-                 "the MinIO stand-in")
-
-        def client(access_key, secret_key):
-            return MinioClient(endpoint, access_key, secret_key)
-        reconcile(client(ROOT_USER, ROOT_SECRET), client,
+    with minio_standin(tmp_path_factory.mktemp("minio"), IP) as (endpoint, client):
+        reconcile(client(), client,
                   buckets=[{"name": "etcd-snapshots"}, {"name": "other"}],
                   users=[{"access_key": "etcd", "secret_key": USER_SECRET, "buckets": ["etcd-snapshots"]}],
                   policies=[])
         yield endpoint, client
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(20)
 
 
 @pytest.fixture(scope="module")
@@ -149,7 +121,7 @@ def test_etcd_snapshot_lands_in_the_bucket(s3_server, k3s_server):
     assert "uploaded to s3://etcd-snapshots/homelab/to-s3-es3-1-" in saved.stdout
 
     # Listed and read back with the root key: a real etcd (bbolt) database in the configured folder.
-    dummy, listing = client(ROOT_USER, ROOT_SECRET).call("GET", "/etcd-snapshots", {"prefix": "homelab/"})
+    dummy, listing = client().call("GET", "/etcd-snapshots", {"prefix": "homelab/"})
     objects = [part.split("</Key>")[0] for part in listing.decode().split("<Key>")[1:]]
     assert len(objects) == 1 and objects[0].startswith("homelab/to-s3-es3-1-"), listing
     dummy, content = client("etcd", USER_SECRET).call("GET", "/etcd-snapshots/" + objects[0])
