@@ -62,6 +62,7 @@ FLUX_KINDS = (("kustomize.toolkit.fluxcd.io/v1", "Kustomization"),
               ("helm.toolkit.fluxcd.io/v2", "HelmRelease"))
 SERVER_ROLE_LABEL = "node-role.kubernetes.io/control-plane"
 STOP_ANNOTATION = "homelab.k3s/power-stop"
+ACK_ANNOTATION = "homelab.k3s/power-stop-ack"
 # Read-modify-replace attempts before an object that keeps changing stops the run. A Node's status
 # is written by its kubelet (every 3 s by the K3s stand-in); on a loaded machine the read and the
 # replace (two kubectl calls) can take longer than that, so a few conflicts in a row are normal.
@@ -303,6 +304,8 @@ class ClusterPower(object):
         self.steps = []
         self.changed = False
         self._record = None  # last record description seen
+        self.missing = []  # servers a cold start went on without (a majority was back)
+        self.warnings = []
 
     # -- helpers -------------------------------------------------------------
     def _step(self, name, changed, started, **detail):
@@ -314,8 +317,9 @@ class ClusterPower(object):
                                "".join(" %s=%s" % kv for kv in sorted(detail.items()))))
         return entry
 
-    def _wait(self, what, timeout, check):
-        """Poll ``check()`` -> (done, pending_description) until done or timeout."""
+    def _wait(self, what, timeout, check, backoff=True):
+        """Poll ``check()`` -> (done, pending_description) until done or timeout; the interval
+        grows from poll_interval to max_poll_interval unless ``backoff`` is False."""
         start = self.clock.monotonic()
         interval = self.s["poll_interval"]
         while True:
@@ -327,7 +331,8 @@ class ClusterPower(object):
                 raise PowerError("timed out after %ss waiting for %s; still waiting for: %s"
                                  % (timeout, what, pending), self.report())
             self.clock.sleep(min(interval, remaining))
-            interval = min(interval * 1.5, self.s["max_poll_interval"])
+            if backoff:
+                interval = min(interval * 1.5, self.s["max_poll_interval"])
 
     def _run(self, argv, what):
         rc, out, err = self.runner(argv)
@@ -460,18 +465,21 @@ class ClusterPower(object):
         stateless = [w for w in found if not w[0].startswith("StatefulSet/")]
         return stateful + stateless if self.s["stateful_order"] == "first" else stateless + stateful
 
+    def _role(self, node):
+        """server, agent or None (not selected) of a Node object, from settings or labels."""
+        name = node["metadata"]["name"]
+        if self.s["servers"] or self.s["agents"]:
+            return "server" if name in self.s["servers"] else "agent" if name in self.s["agents"] else None
+        labels = node["metadata"].get("labels") or {}
+        return "server" if labels.get(SERVER_ROLE_LABEL) == "true" else "agent"
+
     def _nodes(self):
         """{name: {"role", "address", "ready"}} from the API, roles from settings or labels."""
         nodes = {}
         for node in self.api.list("v1", "Node").obj:
-            name = node["metadata"]["name"]
-            labels = node["metadata"].get("labels") or {}
-            if self.s["servers"] or self.s["agents"]:
-                role = "server" if name in self.s["servers"] else "agent" if name in self.s["agents"] else None
-            else:
-                role = "server" if labels.get(SERVER_ROLE_LABEL) == "true" else "agent"
+            role = self._role(node)
             if role:
-                nodes[name] = dict(role=role, address=node_address(node), ready=node_ready(node))
+                nodes[node["metadata"]["name"]] = dict(role=role, address=node_address(node), ready=node_ready(node))
         return nodes
 
     # ============================================================================
@@ -784,11 +792,57 @@ class ClusterPower(object):
             return annotations.get(STOP_ANNOTATION) == "true", "%s not released yet" % node_name
         t = self.clock.monotonic()
         try:
-            self._wait("the coordinator to release %s" % node_name, self.s["follower_timeout"], check)
+            # every poll_interval, no back-off: the servers are released together and stop right
+            # away; a server that polls late finds etcd without a quorum and waits the whole timeout
+            self._wait("the coordinator to release %s" % node_name, self.s["follower_timeout"], check,
+                       backoff=False)
         except PowerError as exc:
             self._step("stop_signal", False, t, warning="%s; stopping anyway" % exc)
             return False
         self._step("stop_signal", False, t, node=node_name)
+        return True
+
+    def server_barrier(self, node_name):
+        """On-node path, every server once released: acknowledge the release on its own Node,
+        then wait until every Ready server has acknowledged before stopping. No server stops (and
+        takes part of etcd's quorum away) before all of them have read their release, so a
+        server that polls late is not left without an API until follower_timeout. Bounded by
+        agents_stop_timeout; returns False (and the node stops anyway) on timeout. When the
+        API stops answering after this server's acknowledgement, the others have stopped:
+        nothing is left to wait for."""
+        t = self.clock.monotonic()
+
+        def ack(obj):
+            annotations = obj["metadata"].setdefault("annotations", {})
+            if annotations.get(ACK_ANNOTATION) == "true":
+                return False
+            annotations[ACK_ANNOTATION] = "true"
+            return True
+
+        api_gone = []
+
+        def check():
+            try:
+                nodes = self.api.list("v1", "Node").obj
+            except (KubernetesApiError, OSError) as exc:
+                # after our acknowledgement: the others saw every server acknowledge and stopped
+                # (etcd lost its quorum); nobody is left who could still read a release
+                api_gone.append(str(exc))
+                return True, ""
+            waiting = sorted(n["metadata"]["name"] for n in nodes if self._role(n) == "server" and node_ready(n)
+                             and (n["metadata"].get("annotations") or {}).get(ACK_ANNOTATION) != "true")
+            return not waiting, ", ".join(waiting)
+        try:
+            self._update_object("v1", "Node", None, node_name, ack)
+            self._wait("every server to acknowledge its release", self.s["agents_stop_timeout"], check,
+                       backoff=False)
+        except (PowerError, KubernetesApiError, OSError) as exc:
+            self._step("servers_together", False, t, warning="%s; stopping anyway" % exc)
+            return False
+        if api_gone:
+            self._step("servers_together", False, t, note="API gone after our acknowledgement: %s" % api_gone[0][:200])
+        else:
+            self._step("servers_together", False, t)
         return True
 
     def wait_agents_stopped(self):
@@ -808,35 +862,56 @@ class ClusterPower(object):
     # Startup
     # ============================================================================
     def wait_servers(self, nodes):
-        """Step 1: every recorded server answers on its API port, then the API lists Nodes."""
+        """Step 1: every recorded server answers on its API port (bounded by servers_timeout).
+
+        Returns the servers still missing when the wait ends with a majority of
+        them back (embedded etcd has a quorum: the startup goes on and says which
+        are missing); raises PowerError naming the missing ones when only a
+        minority is back."""
         servers = dict((n, v) for n, v in nodes.items() if v["role"] == "server")
         if not servers:
             raise PowerError("no servers recorded or labelled; cannot check a cold start", self.report())
-        majority = len(servers) // 2 + 1
-
-        def reachable():
-            return sorted(n for n, v in servers.items() if v.get("address") and
-                          self.probe(v["address"], self.s["server_port"]))
 
         def check():
-            up = reachable()
-            missing = sorted(set(servers) - set(up))
+            missing = sorted(set(servers) - set(self._reachable(servers)))
             return not missing, ", ".join(missing)
         try:
             self._wait("every server to answer on port %s" % self.s["server_port"], self.s["servers_timeout"], check)
+            return []
         except PowerError:
-            up = reachable()
+            up = self._reachable(servers)
             missing = sorted(set(servers) - set(up))
-            if len(up) < majority:
-                advice = ("an embedded-etcd cluster needs a majority (%d of %d) of servers to start: power on "
-                          "the missing servers (check their disks and network); never run k3s --cluster-reset "
-                          "on its own, it throws the other members away" % (majority, len(servers)))
-            else:
-                advice = ("etcd has a majority, but the missing servers must come back before the cluster is "
-                          "whole: power them on, or remove them from the cluster on purpose")
-            raise PowerError("cold start: %d of %d servers are back (%s); missing: %s. %s"
-                             % (len(up), len(servers), ", ".join(up) or "none", ", ".join(missing), advice),
-                             self.report())
+            if len(up) < len(servers) // 2 + 1:
+                raise self._cold_start_error(servers, up)
+            warning = ("cold start: %d of %d servers are back (%s); missing: %s. etcd has a majority: starting "
+                       "without them; power them on (check their disks and network) or remove them from the "
+                       "cluster on purpose: until then etcd tolerates no further failure"
+                       % (len(up), len(servers), ", ".join(up), ", ".join(missing)))
+            if warning not in self.warnings:
+                self.warnings.append(warning)
+            self.log(warning)
+            return missing
+
+    def _reachable(self, servers):
+        return sorted(n for n, v in servers.items() if v.get("address") and
+                      self.probe(v["address"], self.s["server_port"]))
+
+    def _cold_start_error(self, servers, up, api_down=False):
+        """The PowerError of a cold start: which servers are back, which are missing, what to do."""
+        missing = sorted(set(servers) - set(up))
+        majority = len(servers) // 2 + 1
+        if len(up) < majority:
+            advice = ("an embedded-etcd cluster needs a majority (%d of %d) of servers to start: power on "
+                      "the missing servers (check their disks and network); never run k3s --cluster-reset "
+                      "on its own, it throws the other members away" % (majority, len(servers)))
+        elif api_down:
+            advice = ("etcd should have a majority, but the API server did not answer within servers_timeout: "
+                      "read the K3s journal on the servers (journalctl -u k3s)")
+        else:
+            advice = ""
+        return PowerError(("cold start: %d of %d servers are back (%s); missing: %s. %s"
+                           % (len(up), len(servers), ", ".join(up) or "none", ", ".join(missing) or "none",
+                              advice)).strip(), self.report())
 
     def servers_ready(self):
         """Startup step 1 alone: every server reachable, then the API (and so etcd) answers.
@@ -854,16 +929,22 @@ class ClusterPower(object):
             except (KubernetesApiError, OSError) as exc:
                 return False, "API: %s" % exc
         given = dict((n, dict(role="server", address=a)) for n, a in self.s["server_addresses"].items())
-        if given:
-            self.wait_servers(given)
-        self._wait("the API server (and etcd) to answer", self.s["servers_timeout"], api_answers)
+        missing = self.wait_servers(given) if given else []
+        try:
+            self._wait("the API server (and etcd) to answer", self.s["servers_timeout"], api_answers)
+        except PowerError:
+            if given:
+                raise self._cold_start_error(given, self._reachable(given), api_down=True)
+            raise
         info = self.lock.query()
         nodes = (info["data"] or {}).get("nodes") or {}
         if not nodes:
             nodes = dict((n, dict(role=v["role"], address=v["address"])) for n, v in self._nodes().items())
         if not given:
-            self.wait_servers(nodes)
-        self._step("servers", False, t, servers=sorted(n for n, v in nodes.items() if v["role"] == "server"))
+            missing = self.wait_servers(nodes)
+        self.missing = [n for n in missing if n in nodes]
+        self._step("servers", False, t, servers=sorted(n for n, v in nodes.items() if v["role"] == "server"),
+                   missing=self.missing)
         return nodes
 
     def shutdown_recorded(self):
@@ -887,9 +968,10 @@ class ClusterPower(object):
         try:
             self._wait("the API server (and etcd) to answer", self.s["servers_timeout"], check)
         except PowerError:
+            # servers_timeout has passed already: say at once which servers are back
             given = dict((n, dict(role="server", address=a)) for n, a in self.s["server_addresses"].items())
             if given:
-                self.wait_servers(given)
+                raise self._cold_start_error(given, self._reachable(given), api_down=True)
             raise
         phase = (result["lock"]["data"] or {}).get("phase")
         return phase in SHUTDOWN_PHASES + ("starting",)
@@ -918,11 +1000,11 @@ class ClusterPower(object):
 
         def ready():
             live = self._nodes()
-            waiting = sorted(n for n in nodes if not live.get(n, {}).get("ready"))
+            waiting = sorted(n for n in nodes if n not in self.missing and not live.get(n, {}).get("ready"))
             return not waiting, ", ".join(waiting)
         if not self.check_mode:
             self._wait("nodes to be Ready", self.s["nodes_timeout"], ready)
-        self._step("nodes_ready", False, t, nodes=sorted(nodes))
+        self._step("nodes_ready", False, t, nodes=sorted(set(nodes) - set(self.missing)))
 
         t = self.clock.monotonic()
         if self.s["dns_check"] and not self.check_mode:
@@ -980,9 +1062,10 @@ class ClusterPower(object):
                 if uncordon:
                     spec.pop("unschedulable", None)
                 annotations = obj["metadata"].get("annotations") or {}
-                if STOP_ANNOTATION in annotations:
-                    del annotations[STOP_ANNOTATION]
-                    did = True
+                for key in (STOP_ANNOTATION, ACK_ANNOTATION):
+                    if key in annotations:
+                        del annotations[key]
+                        did = True
                 return did
             changed = self._update_object("v1", "Node", None, name, mutate) or changed
         return changed
@@ -1047,4 +1130,4 @@ def _done_when_empty(items):
     return not items, ", ".join(items)
 
 
-__all__ = ["ClusterPower", "PowerError", "PowerBusy", "STOP_ANNOTATION", "LockError", "validate_settings", "DEFAULTS", "HOLDER_PREFIX"]
+__all__ = ["ClusterPower", "PowerError", "PowerBusy", "STOP_ANNOTATION", "ACK_ANNOTATION", "LockError", "validate_settings", "DEFAULTS", "HOLDER_PREFIX"]

@@ -233,7 +233,8 @@ options:
     default: {}
   servers_timeout:
     description: 'Startup: seconds to wait for every server to answer on O(server_port) and for the API. On timeout
-      the missing servers are named, with what to do when a majority is missing.'
+      the missing servers are named with what to do: with only a minority back the startup stops (embedded etcd
+      has no quorum); with a majority back it goes on without them and warns.'
     type: int
     default: 600
   server_port:
@@ -390,6 +391,7 @@ def main():
     def runner(argv):
         return module.run_command(argv)
 
+    power = None
     try:
         if p["state"] == "node_stopped":
             power = ClusterPower(None, SystemClock(), settings, p["holder"], runner=runner,
@@ -425,6 +427,8 @@ def main():
         module.fail_json(msg="Kubernetes API error: %s" % exc)
     except Exception as exc:  # pylint: disable=broad-except  # connection, kubeconfig
         module.fail_json(msg="cannot talk to the Kubernetes API (%s): %s" % (type(exc).__name__, exc))
+    for warning in power.warnings if power else []:
+        module.warn(warning)
     module.exit_json(**_result(report))
 
 

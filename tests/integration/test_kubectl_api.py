@@ -1,7 +1,10 @@
 """KubectlApi (the on-node client: kubectl --raw) against the K8s API emulator,
-and one whole shutdown/startup of cluster_power through it."""
+and one whole shutdown/startup of cluster_power through it; with the real kubectl
+(when installed) and with the K3s stand-in's ``k3s kubectl`` (what the lab nodes of
+molecule/powercycle run), so both speak the same raw-request protocol."""
 import os
 import shutil
+import sys
 import time
 
 import pytest
@@ -15,18 +18,31 @@ from ansible_collections.homelab.k3s.plugins.module_utils.kubectl_api import Kub
 from power_cluster import WORKLOADS, Controllers, replicas, seed
 
 KUBECTL = shutil.which("kubectl")
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed")]
+STANDINS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "standins")
+# `k3s kubectl` of the K3s stand-in, run the way its launcher runs it (python3 -m k3s_standin kubectl)
+STANDIN_KUBECTL = [sys.executable, "-c", "import sys; sys.path.insert(0, %r); from k3s_standin.kubectl import kubectl; "
+                   "sys.exit(kubectl(sys.argv[1:]))" % STANDINS]
+pytestmark = [pytest.mark.slow]
+
+
+@pytest.fixture(params=["kubectl", "standin"])
+def kubectl_argv(request):
+    if request.param == "kubectl":
+        if KUBECTL is None:
+            pytest.skip("kubectl is not installed")
+        return [KUBECTL]
+    return STANDIN_KUBECTL
 
 
 @pytest.fixture
-def kapi(emulator, tmp_path):
+def kapi(emulator, tmp_path, kubectl_argv):
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text(
         "apiVersion: v1\nkind: Config\ncurrent-context: e\n"
         "clusters: [{name: e, cluster: {server: '%s'}}]\n"
         "users: [{name: u, user: {}}]\ncontexts: [{name: e, context: {cluster: e, user: u}}]\n" % emulator.url)
     os.chmod(str(kubeconfig), 0o600)
-    return KubectlApi(kubectl=[KUBECTL], kubeconfig=str(kubeconfig), request_timeout=10)
+    return KubectlApi(kubectl=kubectl_argv, kubeconfig=str(kubeconfig), request_timeout=10)
 
 
 def test_kubectl_api_has_the_api_semantics(kapi):
@@ -54,8 +70,8 @@ def test_kubectl_api_has_the_api_semantics(kapi):
     assert kapi.list("apps/v1", "Deployment").obj == []
 
 
-def test_kubectl_api_errors_are_reported(tmp_path):
-    broken = KubectlApi(kubectl=[KUBECTL], kubeconfig=str(tmp_path / "missing"), request_timeout=2)
+def test_kubectl_api_errors_are_reported(tmp_path, kubectl_argv):
+    broken = KubectlApi(kubectl=kubectl_argv, kubeconfig=str(tmp_path / "missing"), request_timeout=2)
     with pytest.raises(KubernetesApiError, match="kubectl get /api/v1 failed"):
         broken.get("v1", "ConfigMap", "x", "default")
 

@@ -173,6 +173,8 @@ def test_on_node_command_without_ansible(emulator, tmp_path):
                            for n in emulator.store.list("", "nodes")["items"])
         assert all(a.get("homelab.k3s/power-stop") == "true" for a in annotations.values()), \
             "agents and then servers were released"
+        assert annotations["pc-s1"].get("homelab.k3s/power-stop-ack") == "true", "its release acknowledged"
+        assert '"step": "servers_together"' in done.stdout
         info = lock(emulator.url).query()
         assert info["holder"] == "homelab-power@pc-s1" and info["data"]["replicas"]["Deployment/apps/web"] == 3
 

@@ -264,6 +264,22 @@ class Node:
         path = self.config.get("write-kubeconfig") or "/etc/rancher/k3s/k3s.yaml"
         write_file(ROOT + str(path) if ROOT else str(path), yaml.safe_dump(kubeconfig, default_flow_style=False), mode)
 
+    def write_kubelet_kubeconfig(self, ca_pem):
+        """``<data-dir>/agent/kubelet.kubeconfig``, the kubelet's credentials, which K3s writes on every
+        node (pkg/daemons/config: ``KubeConfigKubelet``); the on-node power-cycle command of an agent
+        reads its own Node with it. K3s points it at the node's local load balancer with a client
+        certificate; the stand-in has neither, so it names the API server (the agent's ``server``)
+        and carries the token."""
+        server = "https://127.0.0.1:%d" % self.port if self.role == "server" else str(self.config["server"])
+        kubeconfig = {
+            "apiVersion": "v1", "kind": "Config", "current-context": "default", "preferences": {},
+            "clusters": [{"name": "local", "cluster": {"server": server, "certificate-authority-data": _b64(ca_pem)}}],
+            "contexts": [{"name": "default", "context": {"cluster": "local", "user": "user"}}],
+            "users": [{"name": "user", "user": {"token": self.token_password}}],
+        }
+        write_file(os.path.join(self.data_dir, "agent", "kubelet.kubeconfig"),
+                   yaml.safe_dump(kubeconfig, default_flow_style=False), 0o600)
+
     # -- joining: /cacerts and the bootstrap data, as K3s's supervisor serves them ------------
     def fetch_cacerts(self, upstream, ca_hash):
         """The server's CA bundle; refused when a full token's hash does not match it (K3s does the same)."""
@@ -721,6 +737,7 @@ class Node:
         if self.role == "server":
             self.write_server_files(self.token_password, ca_pem)
             os.makedirs(os.path.join(self.server_dir, "manifests"), exist_ok=True)
+        self.write_kubelet_kubeconfig(ca_pem)
         deadline = time.time() + 60
         while True:
             try:

@@ -367,6 +367,11 @@ def test_no_servers_is_refused_before_anything():
     ({"bogus": 1}, "unknown setting"),
     ({"lock_ttl": 0}, "lock_ttl and startup_lock_ttl must be > 0"),
     ({"server_addresses": {"s1": None}}, "server_addresses must map server names to addresses"),
+    ({"poll_interval": 0}, "poll_interval must be > 0 and max_poll_interval >= poll_interval"),
+    ({"poll_interval": 5, "max_poll_interval": 2}, "poll_interval must be > 0 and max_poll_interval >= poll_interval"),
+    ({"taint_key": ""}, "taint_key must not be empty"),
+    ({"exclude_namespaces": ["kube-system", ""]}, "exclude_namespaces must be a list of non-empty names"),
+    ({"agents": "a1"}, "agents must be a list of non-empty names"),
 ])
 def test_bad_settings_name_the_field(settings, message):
     with pytest.raises(PowerError, match=message):
@@ -436,10 +441,20 @@ def test_cold_start_with_a_minority_of_servers_names_the_missing_ones():
     msg = str(err.value)
     assert "1 of 3 servers are back (s1); missing: s2, s3" in msg
     assert "majority (2 of 3)" in msg and "never run k3s --cluster-reset on its own" in msg
+    assert record(api)["data"]["replicas"], "nothing restored while only a minority is back"
     up.add(addresses["s2"])
-    with pytest.raises(PowerError, match="2 of 3 servers are back .*missing: s3. etcd has a majority"):
-        p.startup()
-    assert record(api)["data"]["replicas"], "nothing restored while servers are missing"
+    api.objects[("v1", "Node", None, "s3")]["status"]["conditions"][0]["status"] = "Unknown"
+    started = clock.mono
+    report = p.startup()
+    assert clock.mono - started <= 2 * (30 + 1), "the servers' and the nodes' waits are bounded"
+    assert p.missing == ["s3"]
+    assert p.warnings == ["cold start: 2 of 3 servers are back (s1, s2); missing: s3. etcd has a majority: starting "
+                          "without them; power them on (check their disks and network) or remove them from the "
+                          "cluster on purpose: until then etcd tolerates no further failure"]
+    servers = [s for s in report["steps"] if s["step"] == "servers"][0]
+    assert servers["missing"] == ["s3"]
+    assert replicas(api) == original(), "a majority back: the recorded counts are restored"
+    assert not record(api)["holder"]
 
 
 def test_cold_start_with_the_api_down_uses_the_inventory_addresses():
@@ -513,9 +528,11 @@ def test_failing_node_command_is_reported():
 
 def test_follower_waits_for_its_release_then_stops_anyway_on_timeout():
     api, clock = make_cluster()
-    follower = power(api, clock, holder="a1", follower_timeout=3)
+    follower = power(api, clock, holder="a1", follower_timeout=8, poll_interval=2)
+    clock.sleeps[:] = []
     assert follower.wait_for_stop_signal("a1") is False
     assert "stopping anyway" in follower.steps[-1]["warning"]
+    assert clock.sleeps == [2, 2, 2, 2], "a follower polls every poll_interval (no back-off)"
     coordinator = power(api, clock, holder="s1")
     coordinator.shutdown()
     assert follower.wait_for_stop_signal("a1") is True
@@ -622,8 +639,22 @@ def test_boot_with_the_api_down_names_the_missing_servers():
     p = ClusterPower(api, clock, {"servers_timeout": 5, "poll_interval": 1,
                                   "server_addresses": {"s1": "10.1.0.1", "s2": "10.1.0.2"}},
                      "boot", runner=Runner(api), probe=lambda addr, port: addr == "10.1.0.1")
+    started = clock.mono
     with pytest.raises(PowerError, match="cold start: 1 of 2 servers are back \\(s1\\); missing: s2"):
         p.startup(only_after_shutdown=True)
+    assert clock.mono - started <= 5 + 1, "one bounded wait: the servers are probed once when the API did not come"
+    p = ClusterPower(api, clock, {"servers_timeout": 5, "poll_interval": 1,
+                                  "server_addresses": {"s1": "10.1.0.1", "s2": "10.1.0.2", "s3": "10.1.0.3"}},
+                     "boot", runner=Runner(api), probe=lambda addr, port: addr != "10.1.0.3")
+    with pytest.raises(PowerError, match="cold start: 2 of 3 servers are back \\(s1, s2\\); missing: s3. etcd should "
+                                         "have a majority, but the API server did not answer"):
+        p.startup(only_after_shutdown=True)
+
+
+def test_an_empty_holder_is_refused():
+    api, clock = make_cluster()
+    with pytest.raises(PowerError, match="holder must be a non-empty name"):
+        ClusterPower(api, clock, {}, "")
 
 
 def test_an_object_that_keeps_changing_is_reported():
@@ -642,3 +673,74 @@ def test_an_object_that_keeps_changing_is_reported():
         power(api, clock).shutdown()
     assert len(attempts) == 40
     assert record(api)["data"]["replicas"]["Deployment/apps/web"] == 3, "the count was recorded before"
+
+
+def test_a_run_that_lost_the_lock_stops():
+    api, clock = make_cluster()
+    p = power(api, clock, holder="ansible")
+    original_sleep = clock.sleep
+
+    def someone_forces(seconds):
+        if record(api)["holder"] == "homelab-power@ansible":
+            power(api, clock, holder="operator", force=True)._take_lock("maintenance")
+        original_sleep(seconds)
+    clock.sleep = someone_forces
+    with pytest.raises(PowerError, match="lost the lock kube-system/homelab-k3s-power to homelab-power@operator "
+                                         "while working; stopping"):
+        p.shutdown()
+    clock.sleep = original_sleep
+    power(api, clock, holder="operator", force=True).shutdown()
+    p = power(api, clock, holder="boot")
+    p._take_lock("start the cluster", startup=True)
+    power(api, clock, holder="operator", force=True)._take_lock("maintenance")
+    with pytest.raises(PowerError, match="lost the lock to homelab-power@operator before releasing it"):
+        p.lock.transact(p._release)
+
+
+def test_startup_without_servers_is_refused():
+    api, clock = make_cluster()
+    for name in NODES:
+        api.objects[("v1", "Node", None, name)]["metadata"]["labels"] = {}
+    with pytest.raises(PowerError, match="no servers recorded or labelled; cannot check a cold start"):
+        power(api, clock, agents=[]).startup()
+
+
+def test_an_unrecorded_workload_is_not_scaled():
+    api, clock = make_cluster()
+    p = power(api, clock)
+    p._take_lock("shut the cluster down")
+    with pytest.raises(PowerError, match="Deployment/apps/web has no recorded replica count; not scaling it"):
+        p._scale_down([("Deployment/apps/web", api.objects[("apps/v1", "Deployment", "apps", "web")])])
+    assert api.objects[("apps/v1", "Deployment", "apps", "web")]["spec"]["replicas"] == 3
+
+
+def test_servers_stop_together_once_every_server_acknowledged():
+    api, clock = make_cluster()
+    coordinator = power(api, clock, holder="s1")
+    coordinator.shutdown()
+    coordinator.release_nodes("server")
+    clock.sleeps[:] = []
+    assert power(api, clock, holder="s2", agents_stop_timeout=4, poll_interval=2).server_barrier("s2") is False
+    assert clock.sleeps == [2, 2], "polled every poll_interval, bounded by agents_stop_timeout"
+    annotations = api.objects[("v1", "Node", None, "s2")]["metadata"]["annotations"]
+    assert annotations["homelab.k3s/power-stop-ack"] == "true"
+    api.objects[("v1", "Node", None, "s3")]["status"]["conditions"][0]["status"] = "Unknown"
+    s1 = power(api, clock, holder="s1", agents_stop_timeout=4)
+    assert s1.server_barrier("s1") is True, "s3 is not Ready: not waited for"
+    assert s1.steps[-1] == dict(step="servers_together", changed=False, seconds=0)
+    api.objects[("v1", "Node", None, "s3")]["status"]["conditions"][0]["status"] = "True"
+    api.list = api_down
+    late = power(api, clock, holder="s3", agents_stop_timeout=30)
+    started = clock.mono
+    assert late.server_barrier("s3") is True, "the API gone after our ack: the others have stopped"
+    assert clock.mono == started and "API gone after our acknowledgement" in late.steps[-1]["note"]
+    del api.list
+    get = api.get
+    api.get = api_down
+    unacked = power(api, clock, holder="s3", agents_stop_timeout=30)
+    assert unacked.server_barrier("s3") is False, "cannot acknowledge: stops anyway"
+    assert "stopping anyway" in unacked.steps[-1]["warning"]
+    api.get = get
+    power(api, clock, holder="boot").startup()
+    for name in NODES:
+        assert not api.objects[("v1", "Node", None, name)]["metadata"].get("annotations"), "startup removes both"
