@@ -139,7 +139,9 @@ attributes:
     description: Reads the server and reports what would be done, without writing.
   diff_mode:
     support: full
-    description: Shows buckets (versioning, and object lock and quota where asked), policy names and users' policies before and after; secret keys only as C((changed)).
+    description:
+      - Shows buckets (versioning, and object lock and quota where asked), policy names and users' policies
+        before and after; secret keys only as C((changed)).
 author:
   - homelab.k3s maintainers (@homelab-k3s)
 """
