@@ -7,12 +7,17 @@
 ``baseline`` runs benchmarks/baseline_roles.yml (security, firewall, ntp); ``site`` runs
 playbooks/site.yml with the lab's variables (inventories/lab/group_vars) and the K3s STAND-IN
 from the local mirror that ``make site`` builds (.cache/k3s-standin; run ``make site`` or
-``make lab-up`` once first). A fresh lab named ``bench`` (``--lab``; node names ``--prefix``) is started, the playbook converges once,
-then re-runs ``--runs`` times; each run prints wall time, task count, changed count and the
-machine's load average, then min/median of the re-runs. The lab is always taken down.
+``make lab-up`` once first). A fresh lab named ``bench`` (``--lab``; node names ``--prefix``) is
+started, the playbook converges once,
+then re-runs ``--runs`` times; each run prints wall time, task count, changed count, the ok and
+skipped task results (summed over hosts), the controller's CPU seconds and the
+machine's load average (``uptime``), then min/median of the re-runs. The lab is always taken
+down.
 
-Reproduce the figures of a closing note on a quiet machine (nothing else running: check
-``uptime``), with the node count and forks it names.
+Reproduce the figures of a closing note (issue #18, docs/lab.md) with the node count and forks
+it names, e.g. ``--nodes 3 --runs 5``; the machine's load is printed with every figure because
+the wall time grows with it (compare figures taken at a similar load, or the task and CPU
+columns, which do not depend on it).
 """
 import argparse
 import os
@@ -33,7 +38,8 @@ PLAYBOOKS = {
     "baseline": os.path.join(ROOT, "benchmarks", "baseline_roles.yml"),
     "site": os.path.join(ROOT, "playbooks", "site.yml"),
 }
-RECAP = re.compile(r"^\S+\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)")
+RECAP = re.compile(r"^\S+\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)"
+                   r"\s+skipped=(\d+)")
 
 
 def lab(*args, env=None):
@@ -49,21 +55,39 @@ def loadavg():
         return " ".join(handle.read().split()[:3])
 
 
+def mitogen_env():
+    """Settings that run a play with Mitogen's strategy (the optional speed-up of docs/roles-baseline.md)."""
+    probe = subprocess.run([os.path.join(ROOT, ".venv", "bin", "python"), "-c",
+                            "import ansible_mitogen, os; print(os.path.dirname(ansible_mitogen.__file__))"],
+                           capture_output=True, text=True, check=False)
+    if probe.returncode:
+        raise SystemExit("benchmark: --mitogen needs Mitogen in .venv: .venv/bin/pip install mitogen==0.3.54")
+    return {"ANSIBLE_STRATEGY_PLUGINS": os.path.join(probe.stdout.strip(), "plugins", "strategy"),
+            "ANSIBLE_STRATEGY": "mitogen_linear"}
+
+
 def run_playbook(playbook, inventory, forks, env, log):
     cmd = [os.path.join(ROOT, ".venv", "bin", "ansible-playbook"), "-i", inventory, playbook]
     if forks:
         cmd += ["--forks", str(forks)]
     start = time.monotonic()
+    cpu_before = os.times()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     took = time.monotonic() - start
+    cpu_after = os.times()
+    cpu = (cpu_after.children_user + cpu_after.children_system
+           - cpu_before.children_user - cpu_before.children_system)
     with open(log, "w", encoding="utf-8") as handle:
         handle.write(proc.stdout + proc.stderr)
     if proc.returncode != 0:
         sys.stdout.write(proc.stdout[-4000:])
         raise SystemExit("benchmark: %s failed (log: %s)" % (os.path.basename(playbook), log))
     tasks = sum(1 for line in proc.stdout.splitlines() if line.startswith("TASK ["))
-    changed = sum(int(m.group(2)) for m in map(RECAP.match, proc.stdout.splitlines()) if m)
-    return took, tasks, changed
+    recaps = [m for m in map(RECAP.match, proc.stdout.splitlines()) if m]
+    changed = sum(int(m.group(2)) for m in recaps)
+    ok = sum(int(m.group(1)) for m in recaps)
+    skipped = sum(int(m.group(5)) for m in recaps)
+    return {"took": took, "tasks": tasks, "changed": changed, "ok": ok, "skipped": skipped, "cpu": cpu}
 
 
 def main():
@@ -73,6 +97,9 @@ def main():
     parser.add_argument("--runs", type=int, default=3, help="no-op re-runs after the first converge")
     parser.add_argument("--playbook", choices=sorted(PLAYBOOKS), default="baseline")
     parser.add_argument("--forks", type=int, help="ansible-playbook --forks (default: ansible.cfg)")
+    parser.add_argument("--mitogen", choices=["off", "on", "both"], default="off",
+                        help="run with Mitogen's strategy (on), or alternate the re-runs without and with"
+                             " it on the same nodes (both: one figure per mode at the same load)")
     parser.add_argument("--keep-lab", action="store_true", help="leave the bench lab running")
     parser.add_argument("--lab", default=LAB, help="lab name (default: %(default)s)")
     parser.add_argument("--prefix", help="node names PREFIX1..PREFIXn (default: LAB-1..LAB-n)")
@@ -110,20 +137,31 @@ def main():
         lab(*up, env=env)
         print("%s on %d lab nodes, forks %s; load average before: %s"
               % (args.playbook, args.nodes, args.forks or "ansible.cfg", loadavg()))
-        print("%-16s %8s %6s %8s   %s" % ("run", "wall s", "tasks", "changed", "load (1/5/15 min)"))
-        noop = []
-        for i in range(args.runs + 1):
-            name = "first-converge" if i == 0 else "no-op-%d" % i
-            took, tasks, changed = run_playbook(PLAYBOOKS[args.playbook], inventory, args.forks, env,
-                                                os.path.join(work, name + ".log"))
-            print("%-16s %8.1f %6d %8d   %s" % (name, took, tasks, changed, loadavg()))
+        header = ("run", "wall s", "tasks", "changed", "ok", "skipped", "cpu s", "load (1/5/15 min)")
+        print("%-22s %8s %6s %8s %6s %8s %6s   %s" % header)
+        modes = {"off": ["plain"], "on": ["mitogen"], "both": ["plain", "mitogen"]}[args.mitogen]
+        mode_env = {"plain": env, "mitogen": dict(env, **mitogen_env()) if args.mitogen != "off" else env}
+        noop = {mode: [] for mode in modes}
+        loads = {mode: [] for mode in modes}
+        runs = [(0, modes[0])] + [(i, mode) for i in range(1, args.runs + 1) for mode in modes]
+        for i, mode in runs:
+            name = ("first-converge" if i == 0 else "no-op-%d" % i) + ("" if len(modes) == 1 else "-" + mode)
+            res = run_playbook(PLAYBOOKS[args.playbook], inventory, args.forks, mode_env[mode],
+                               os.path.join(work, name + ".log"))
+            load = loadavg()
+            row = (name, res["took"], res["tasks"], res["changed"], res["ok"], res["skipped"], res["cpu"], load)
+            print("%-22s %8.1f %6d %8d %6d %8d %6.1f   %s" % row)
             if i:
-                noop.append(took)
-                if changed:
-                    print("  warning: a re-run changed %d task(s): not idempotent" % changed)
-        if noop:
-            print("no-op re-runs: min %.1f s, median %.1f s (%d runs)"
-                  % (min(noop), statistics.median(noop), len(noop)))
+                noop[mode].append(res["took"])
+                loads[mode].append(float(load.split()[0]))
+                if res["changed"]:
+                    print("  warning: a re-run changed %d task(s): not idempotent" % res["changed"])
+        for mode in modes:
+            if noop[mode]:
+                print("no-op re-runs on %d nodes%s: min %.1f s, median %.1f s (%d runs; 1-min load min %.1f,"
+                      " median %.1f)" % (args.nodes, "" if mode == "plain" else " with Mitogen",
+                                         min(noop[mode]), statistics.median(noop[mode]), len(noop[mode]),
+                                         min(loads[mode]), statistics.median(loads[mode])))
     finally:
         if not args.keep_lab:
             subprocess.run([sys.executable, os.path.join(ROOT, "lab", "lab.py"), "down", "--lab", args.lab],
