@@ -7,8 +7,10 @@ S3 calls and admin calls are AWS Signature V4 requests (service ``s3``), signed
 here with the standard library (no boto3 on the nodes). The admin API is
 madmin's REST API: ``{prefix}/list-users``, ``add-user`` (body encrypted with the
 root secret key, see minio_crypto.py), ``remove-user``, ``user-info``,
-``list-canned-policies``, ``add-canned-policy``, ``remove-canned-policy`` and
-``set-user-or-group-policy``; the prefix is ``/minio/admin/v3`` for MinIO and
+``list-canned-policies``, ``add-canned-policy``, ``remove-canned-policy``,
+``set-user-or-group-policy``, ``get-bucket-quota`` and ``set-bucket-quota``
+(madmin-go ``quota-commands.go``: body ``{"size", "quota", "quotatype": "hard"}``,
+0 clears; no quota answers 404 ``XMinioAdminNoSuchQuotaConfiguration``); the prefix is ``/minio/admin/v3`` for MinIO and
 ``/rustfs/admin/v3`` for RustFS. The transport and the clock are injectable.
 
 A user's secret key cannot be read back; it is checked by signing a request
@@ -141,8 +143,36 @@ class MinioClient(object):
     def list_buckets(self):
         return re.findall(r'<Name>([^<]+)</Name>', self.call('GET', '/')[1].decode('utf-8'))
 
-    def create_bucket(self, name):
-        self.call('PUT', '/' + name)
+    def create_bucket(self, name, object_lock=False):
+        # Object lock exists only from a bucket's creation on (S3 CreateBucket header
+        # x-amz-bucket-object-lock-enabled; MinIO then enables versioning too).
+        self.call('PUT', '/' + name, headers={'x-amz-bucket-object-lock-enabled': 'true'} if object_lock else None)
+
+    def get_object_lock(self, name):
+        """True when the bucket was created with object lock (GetObjectLockConfiguration)."""
+        status, data = self.call('GET', '/' + name, {'object-lock': ''}, ok=None)
+        if status == 404 and error_code(data) == 'ObjectLockConfigurationNotFoundError':
+            return False
+        if status != 200:
+            raise MinioError('GET /%s?object-lock: HTTP %s %s' % (name, status, error_code(data) or data[:200]))
+        return re.search(r'<ObjectLockEnabled>\s*Enabled\s*</ObjectLockEnabled>', data.decode('utf-8')) is not None
+
+    def get_quota(self, name):
+        """Hard quota of a bucket in bytes, 0 when none (madmin GetBucketQuota)."""
+        status, data = self.call('GET', '%s/get-bucket-quota' % self.admin_prefix, {'bucket': name}, ok=None)
+        if status == 404 and error_code(data) == 'XMinioAdminNoSuchQuotaConfiguration':
+            return 0
+        if status != 200:
+            raise MinioError('GET get-bucket-quota?bucket=%s: HTTP %s %s' % (name, status, error_code(data) or data[:200]))
+        quota = json.loads(data or b'{}')
+        return int(quota.get('size') or quota.get('quota') or 0)
+
+    def set_quota(self, name, size):
+        """madmin SetBucketQuota: a hard quota of ``size`` bytes; 0 clears it (as ``mc quota --clear``)."""
+        quota = {'quota': size, 'size': size, 'rate': 0, 'requests': 0}
+        if size:
+            quota['quotatype'] = 'hard'
+        self.admin('PUT', 'set-bucket-quota', {'bucket': name}, json.dumps(quota, sort_keys=True).encode('utf-8'))
 
     def delete_bucket(self, name):
         self.call('DELETE', '/' + name)
@@ -198,6 +228,26 @@ def bucket_policy(buckets, access):
     }
 
 
+SIZE_UNITS = {'': 1, 'b': 1, 'kb': 1000, 'mb': 1000 ** 2, 'gb': 1000 ** 3, 'tb': 1000 ** 4,
+              'kib': 1024, 'mib': 1024 ** 2, 'gib': 1024 ** 3, 'tib': 1024 ** 4}
+
+
+def parse_size(value, field):
+    """Bytes from an integer or a size such as ``500MiB``, ``10GiB``, ``2TB``; ``field`` names it in errors."""
+    if isinstance(value, bool):
+        raise MinioError('%s: %r is not a size (bytes, or a number with KiB/MiB/GiB/TiB or KB/MB/GB/TB)' % (field, value))
+    if isinstance(value, int):
+        size = value
+    else:
+        m = re.match(r'^\s*([0-9]+)\s*([A-Za-z]*)\s*$', str(value))
+        if not m or m.group(2).lower() not in SIZE_UNITS:
+            raise MinioError('%s: %r is not a size (bytes, or a number with KiB/MiB/GiB/TiB or KB/MB/GB/TB)' % (field, value))
+        size = int(m.group(1)) * SIZE_UNITS[m.group(2).lower()]
+    if size < 0:
+        raise MinioError('%s: %r is negative (0 removes the quota)' % (field, value))
+    return size
+
+
 def _present(items):
     return [i for i in items if i.get('state', 'present') == 'present']
 
@@ -205,6 +255,7 @@ def _present(items):
 def normalise(buckets, users, policies):
     """Check the wanted state; return it as {buckets, users, policies} with generated user policies."""
     seen = set()
+    checked = []
     for i, b in enumerate(buckets):
         name = b.get('name') or ''
         if not BUCKET_RE.match(name):
@@ -214,6 +265,14 @@ def normalise(buckets, users, policies):
         seen.add(name)
         if b.get('state', 'present') not in ('present', 'absent'):
             raise MinioError("buckets[%d].state: must be present or absent" % i)
+        if b.get('object_lock') not in (None, True, False):
+            raise MinioError("buckets[%d].object_lock: must be true or false" % i)
+        if b.get('object_lock') and b.get('versioning') is False:
+            raise MinioError("buckets[%d]: bucket '%s' asks for object_lock with versioning false; object lock needs "
+                             "versioning (MinIO enables it with the lock and refuses to suspend it)" % (i, name))
+        if b.get('quota') is not None:
+            b = dict(b, quota=parse_size(b['quota'], 'buckets[%d].quota' % i))
+        checked.append(b)
     wanted_buckets = set(b['name'] for b in _present(buckets))
     pol = {}
     for i, p in enumerate(policies):
@@ -252,7 +311,7 @@ def normalise(buckets, users, policies):
                 if p not in pol or pol[p].get('state', 'present') != 'present':
                     raise MinioError("users[%d].policies: user '%s' names policy '%s', which is not a present policy" % (i, ak, p))
         out_users[ak] = entry
-    return {'buckets': buckets, 'users': out_users, 'policies': pol}
+    return {'buckets': checked, 'users': out_users, 'policies': pol}
 
 
 def _canon(doc):
@@ -285,10 +344,23 @@ def reconcile(client, user_client_factory, buckets, users, policies, check_mode=
         exists = name in have_buckets
         cur = client.get_versioning(name) if exists else 'absent'
         before['buckets'][name] = {'versioning': cur} if exists else 'absent'
+        wanted_lock = b.get('object_lock')
+        lock = bool(wanted_lock)
+        if exists and wanted_lock is not None:
+            lock = client.get_object_lock(name)
+            before['buckets'][name]['object_lock'] = lock
+            if lock != wanted_lock:
+                raise MinioError(
+                    "buckets: bucket '%s' exists %s object lock and asks for object_lock: %s; MinIO sets object lock "
+                    "only when a bucket is created and never removes it: use a new bucket, or delete this one "
+                    "(state: absent) and create it again" % (name, 'with' if lock else 'without', str(wanted_lock).lower()))
         if not exists:
-            act('create bucket %s' % name, client.create_bucket, name)
+            if lock:
+                act('create bucket %s with object lock' % name, client.create_bucket, name, True)
+            else:
+                act('create bucket %s' % name, client.create_bucket, name)
         wanted_v = b.get('versioning')
-        new_v = cur if exists else 'Off'
+        new_v = cur if exists else ('Enabled' if lock else 'Off')
         if wanted_v is not None:
             target = 'Enabled' if wanted_v else ('Suspended' if new_v != 'Off' else 'Off')
             if target != new_v:
@@ -296,6 +368,18 @@ def reconcile(client, user_client_factory, buckets, users, policies, check_mode=
                     client.put_versioning, name, bool(wanted_v))
                 new_v = target
         after['buckets'][name] = {'versioning': new_v}
+        if wanted_lock is not None:
+            after['buckets'][name]['object_lock'] = lock
+        if b.get('quota') is not None:
+            have_q = client.get_quota(name) if exists else 0
+            if exists:
+                before['buckets'][name]['quota'] = have_q
+            if have_q != b['quota']:
+                if b['quota']:
+                    act('set quota of bucket %s to %d bytes' % (name, b['quota']), client.set_quota, name, b['quota'])
+                else:
+                    act('remove the quota of bucket %s' % name, client.set_quota, name, 0)
+            after['buckets'][name]['quota'] = b['quota']
 
     pnames = set(after['policies'])
     for name, p in sorted(want['policies'].items()):

@@ -11,7 +11,8 @@ module: minio_reconcile
 short_description: Reconcile buckets, users and policies on a MinIO-compatible server
 version_added: "0.1.0"
 description:
-  - Creates buckets and sets their versioning through the S3 API, and creates canned policies and users
+  - Creates buckets (with object lock when asked) and sets their versioning through the S3 API, sets their
+    hard quotas, and creates canned policies and users
     and attaches policies to users through the admin API (madmin REST, C(/minio/admin/v3) for MinIO,
     C(/rustfs/admin/v3) for RustFS), signed with AWS Signature V4.
   - A user with O(users[].buckets) gets a generated policy C(homelab-user-<access_key>) that allows
@@ -63,6 +64,19 @@ options:
       versioning:
         description: C(true) enables versioning, C(false) suspends it, unset leaves it as it is.
         type: bool
+      object_lock:
+        description:
+          - C(true) creates the bucket with object lock (S3 header C(x-amz-bucket-object-lock-enabled); MinIO
+            enables versioning with it). MinIO sets object lock only at a bucket's creation and never removes it,
+            so an existing bucket whose lock differs from this value is an error naming the bucket.
+          - Unset leaves it as it is and does not read it.
+        type: bool
+      quota:
+        description:
+          - Hard quota (madmin C(set-bucket-quota)) in bytes, or a size such as C(500MiB), C(10GiB), C(2TB).
+            C(0) removes the quota; unset leaves it as it is.
+          - MinIO enforces it from its data-usage scan, which may lag behind recent writes.
+        type: raw
       state:
         description: C(absent) deletes the bucket (it must be empty).
         type: str
@@ -125,7 +139,9 @@ attributes:
     description: Reads the server and reports what would be done, without writing.
   diff_mode:
     support: full
-    description: Shows buckets (versioning), policy names and users' policies before and after; secret keys only as C((changed)).
+    description:
+      - Shows buckets (versioning, and object lock and quota where asked), policy names and users' policies
+        before and after; secret keys only as C((changed)).
 author:
   - homelab.k3s maintainers (@homelab-k3s)
 """
@@ -139,6 +155,9 @@ EXAMPLES = r"""
     buckets:
       - name: restic
         versioning: true
+        quota: 200GiB
+      - name: etcd-snapshots
+        object_lock: true
     users:
       - access_key: restic
         secret_key: "{{ restic_s3_secret }}"
@@ -173,6 +192,8 @@ def main():
             buckets=dict(type='list', elements='dict', default=[], options=dict(
                 name=dict(type='str', required=True),
                 versioning=dict(type='bool'),
+                object_lock=dict(type='bool'),
+                quota=dict(type='raw'),
                 state=dict(type='str', choices=['present', 'absent'], default='present'))),
             policies=dict(type='list', elements='dict', default=[], options=dict(
                 name=dict(type='str', required=True),

@@ -65,6 +65,9 @@ CASES = [
      'k3s_server_embedded_etcd is false (SQLite): K3s then supports exactly one server.'),
     ('k3s_server: no network plan', 'cluster.yml', ['--tags', 'k3s_servers'], None,
      'k3s_server_network_plan lacks k3s_server_config (the network keys of config.yaml)'),
+    ('k3s_server: etcd snapshots to S3 without a bucket', 'cluster.yml',
+     PLAN + ['--tags', 'k3s_servers', '-e', '{"k3s_server_etcd_s3": {"endpoint": "http://10.0.0.5:9000"}}'], None,
+     'etcd_s3.bucket is required (K3s refuses etcd-s3 without a bucket: "s3 bucket name was not set")'),
     ('k3s_node: unsupported architecture', 'cluster.yml', PLAN + ['--tags', 'k3s_agents'], {'goat': 'riscv64', 'pig': 'armv6l'},
      'pig: K3s publishes builds for x86_64 (amd64), aarch64 (arm64) and 32-bit ARMv7 (armhf) only; '
      'this node is armv6l (ARMv6: Raspberry Pi 1 and Zero cannot run K3s).'),
@@ -107,3 +110,16 @@ def test_control_the_ssh_stand_in_records_a_contact(run):
     result, contacts, _tmp = run('cluster.yml', *(PLAN + ['--tags', 'k3s_agents']))
     assert result.returncode != 0
     assert 'ssh ' in contacts
+
+
+def test_etcd_s3_secret_key_is_never_printed(run):
+    """A valid k3s_server_etcd_s3 passes the server checks and its secret key stays out of a -vvv run."""
+    secret = 'etcd-s3-Secret-Never-Printed-41'
+    result, contacts, _tmp = run('cluster.yml', *(PLAN + [
+        '--tags', 'k3s_servers', '-vvv', '-e',
+        '{"k3s_server_etcd_s3": {"endpoint": "http://10.0.0.5:9000", "bucket": "etcd-snapshots", '
+        '"access_key": "etcd", "secret_key": "%s"}}' % secret]))
+    output = result.stdout + result.stderr
+    assert contacts != '', 'the run stopped before reaching a node:\n' + output[-4000:]
+    assert 'etcd_s3_config' not in output and 'etcd_s3.' not in output, output[-4000:]
+    assert secret not in output

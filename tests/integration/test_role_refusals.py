@@ -177,6 +177,17 @@ def test_firewall_ruleset_preview_puts_each_address_in_its_family(tmp_path):
     assert not (tmp_path / 'homelab.nft').exists()
 
 
+@pytest.mark.parametrize('variables, message', [
+    ({'minio_pools': ['http://minio{1...17}/srv/minio/data']},
+     'minio_pools[0]: number of drives 17 is not divisible by any supported erasure set sizes'),
+    ({'minio_pools': ['http://minio1/srv/minio/data']}, "minio_pools[0]: 'http://minio1/srv/minio/data' has no {N...M} range"),
+    ({'minio_data_dirs': ['relative/dir']}, 'minio_data_dirs: give at least one absolute path'),
+], ids=['erasure-set-size', 'no-expansion', 'relative-dir'])
+def test_minio_layout_refusals(tmp_path, variables, message):
+    out = run_refusal(tmp_path, 'minio', variables)
+    assert message in out, out[-4000:]
+
+
 NFS_EXPORT = {'path': '/srv/nfs/k3s'}
 
 

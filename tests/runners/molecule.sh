@@ -20,7 +20,7 @@ GATE=${HOMELAB_MOLECULE_LANE_GATE:-}
 
 # default first (smoke test of the lab itself), then the others, longest first
 # (measured in CI; scenarios not listed here follow in alphabetical order).
-ORDER=(default cluster storage vault minio restic security vip viplb powercycle firewall ntp preflight)
+ORDER=(default cluster storage powercycle vip vault restic viplb security minio firewall ntp preflight)
 
 if [ $# -gt 0 ]; then
     scenarios=("$@")

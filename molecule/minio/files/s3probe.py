@@ -1,6 +1,7 @@
 """Read S3 state of a MinIO-compatible server for molecule/minio's verify.
 
     s3probe.py ENDPOINT versioning BUCKET...   -> {"bucket": "Enabled"|"Suspended"|"Off"}
+    s3probe.py ENDPOINT state BUCKET...        -> {"bucket": {"versioning", "object_lock", "quota"}}
 
 Key pair from PROBE_ACCESS_KEY / PROBE_SECRET_KEY (never on the command line).
 Signs with the collection's own SigV4 code; the stand-in checks signatures with
@@ -19,9 +20,13 @@ from ansible_collections.homelab.k3s.plugins.module_utils.minio_admin import Min
 def main(argv):
     endpoint, what, names = argv[0], argv[1], argv[2:]
     client = MinioClient(endpoint, os.environ["PROBE_ACCESS_KEY"], os.environ["PROBE_SECRET_KEY"])
-    if what != "versioning":
+    if what == "versioning":
+        print(json.dumps(dict((n, client.get_versioning(n)) for n in names)))
+    elif what == "state":
+        print(json.dumps(dict((n, {"versioning": client.get_versioning(n), "object_lock": client.get_object_lock(n),
+                                   "quota": client.get_quota(n)}) for n in names)))
+    else:
         raise SystemExit("unknown probe %s" % what)
-    print(json.dumps(dict((n, client.get_versioning(n)) for n in names)))
 
 
 if __name__ == "__main__":

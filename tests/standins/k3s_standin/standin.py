@@ -17,7 +17,8 @@ install, config and service logic runs unchanged. It understands:
 ``k3s kubectl``
     a small subset (see ``kubectl.py``).
 ``k3s etcd-snapshot save [--name N]``
-    copies the API state into ``/var/lib/rancher/k3s/server/db/snapshots/``.
+    a real snapshot of the local etcd member into ``/var/lib/rancher/k3s/server/db/snapshots/``,
+    uploaded to the bucket of the ``etcd-s3-*`` keys of config.yaml when ``etcd-s3`` is on (``s3.py``).
 ``k3s --version``
 """
 
@@ -41,7 +42,7 @@ import time
 
 import yaml
 
-from . import charts, validate
+from . import charts, s3, validate
 from .api import Api, ApiFailure
 from .etcd import EtcdClient, EtcdError, EtcdMember, local_config
 
@@ -845,6 +846,10 @@ def etcd_snapshot(argv, config_path=CONFIG):
     if local is None:
         raise Refused("etcd database not found in %s/server/db/etcd: this server does not run embedded etcd"
                       % data_dir)
+    try:
+        s3_settings = s3.settings(config)
+    except s3.S3Failure as exc:
+        raise Refused("etcd-s3: %s" % exc)
     directory = directory or config.get("etcd-snapshot-dir") or os.path.join(data_dir, "server", "db", "snapshots")
     node = str(config.get("node-name") or socket.gethostname()).lower()
     target = os.path.join(str(directory), "%s-%s-%d" % (name, node, int(time.time())))
@@ -856,6 +861,14 @@ def etcd_snapshot(argv, config_path=CONFIG):
     os.chmod(target, 0o600)
     record("etcd-snapshot", path=target, size=size)
     print("Snapshot %s saved." % os.path.basename(target))
+    if s3_settings:
+        try:
+            key = s3.upload(s3_settings, target, node)
+        except s3.S3Failure as exc:
+            record("etcd-snapshot-s3-failed", bucket=s3_settings["etcd-s3-bucket"], message=str(exc))
+            raise Refused("etcd-s3: snapshot %s saved locally, upload failed: %s" % (os.path.basename(target), exc))
+        record("etcd-snapshot-s3", bucket=s3_settings["etcd-s3-bucket"], key=key, size=size)
+        print("Snapshot %s uploaded to s3://%s/%s." % (os.path.basename(target), s3_settings["etcd-s3-bucket"], key))
 
 
 def main(argv=None):

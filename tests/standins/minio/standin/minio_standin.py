@@ -21,7 +21,13 @@ What it serves:
 - the madmin admin API subset used by homelab.k3s's minio module, under
   /minio/admin/v3/: list-users, add-user (body encrypted as madmin.EncryptData),
   remove-user, user-info, list-canned-policies, add-canned-policy,
-  remove-canned-policy, set-user-or-group-policy; root user only;
+  remove-canned-policy, set-user-or-group-policy, get-bucket-quota and
+  set-bucket-quota (madmin BucketQuota JSON; a PUT of an object that would take
+  the bucket over its hard quota answers 400 XMinioAdminBucketQuotaExceeded, as
+  MinIO's enforceQuotaHard, but from an exact count where MinIO uses its
+  data-usage scan); root user only;
+- object lock at bucket creation (x-amz-bucket-object-lock-enabled) and
+  GET ?object-lock are moto's;
 - /minio/health/live and /minio/v2/metrics/cluster (public or Bearer JWT,
   as MINIO_PROMETHEUS_AUTH_TYPE says).
 
@@ -37,6 +43,7 @@ import http.client
 import http.server
 import json
 import os
+import re
 import socketserver
 import sys
 import threading
@@ -61,16 +68,18 @@ class IAM:
         self.root_password = root_password
         self.users = {}
         self.policies = {}
+        self.quotas = {}
         if os.path.exists(path):
             with open(path) as f:
                 data = json.load(f)
             self.users = data.get("users", {})
             self.policies = data.get("policies", {})
+            self.quotas = data.get("quotas", {})
 
     def save(self):
         tmp = self.path + ".tmp"
         with open(tmp, "w") as f:
-            json.dump({"users": self.users, "policies": self.policies}, f)
+            json.dump({"users": self.users, "policies": self.policies, "quotas": self.quotas}, f)
         os.chmod(tmp, 0o600)
         os.replace(tmp, self.path)
 
@@ -143,6 +152,8 @@ def s3_action(method, bucket, key, query):
         return ("s3:GetBucketVersioning" if method == "GET" else "s3:PutBucketVersioning"), res
     if "location" in query:
         return "s3:GetBucketLocation", res
+    if "object-lock" in query:
+        return ("s3:GetBucketObjectLockConfiguration" if method == "GET" else "s3:PutBucketObjectLockConfiguration"), res
     if "policy" in query:
         return ("s3:GetBucketPolicy" if method == "GET" else "s3:PutBucketPolicy"), res
     if "delete" in query and method == "POST":
@@ -249,7 +260,40 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if not policy_allows(docs, action, resource):
                 log("denied %s on %s for %s" % (action, resource, access_key))
                 return self._error(403, "AccessDenied", "Access Denied.")
+        if self.command == "PUT" and bucket and key and "uploadId" not in query and "partNumber" not in query:
+            limit = int(st.iam.quotas.get(bucket, {}).get("size") or 0)
+            if limit and self.bucket_usage(bucket) + len(body) > limit:
+                # MinIO enforceQuotaHard -> BucketQuotaExceeded -> ErrAdminBucketQuotaExceeded (HTTP 400).
+                log("quota of bucket %s exceeded" % bucket)
+                return self._error(400, "XMinioAdminBucketQuotaExceeded", "Bucket quota exceeded")
         return self.proxy(body)
+
+    def backend(self, method, path):
+        host, port = self.server.state.backend
+        conn = http.client.HTTPConnection(host, port, timeout=60)
+        try:
+            conn.request(method, path)
+            resp = conn.getresponse()
+            return resp.status, resp.read()
+        finally:
+            conn.close()
+
+    def bucket_usage(self, bucket):
+        """Bytes stored in a bucket (current objects), from the backend's listing."""
+        total, token = 0, None
+        while True:
+            path = "/%s?list-type=2" % urllib.parse.quote(bucket)
+            if token:
+                path += "&continuation-token=" + urllib.parse.quote(token, safe="")
+            status, data = self.backend("GET", path)
+            if status != 200:
+                return 0
+            text = data.decode("utf-8", "replace")
+            total += sum(int(n) for n in re.findall(r"<Size>(\d+)</Size>", text))
+            found = re.search(r"<NextContinuationToken>([^<]+)</NextContinuationToken>", text)
+            if not found:
+                return total
+            token = found.group(1)
 
     def proxy(self, body):
         host, port = self.server.state.backend
@@ -329,7 +373,34 @@ class Handler(http.server.BaseHTTPRequestHandler):
             u["policyName"] = ",".join(names)
             iam.save()
             return self._send(200)
+        if op in ("get-bucket-quota", "set-bucket-quota"):
+            return self.quota(op, query.get("bucket", ""), body)
         return self._admin_error(400, "XMinioAdminNotImplemented", "stand-in: %s %s is not implemented" % (m, op))
+
+    def quota(self, op, bucket, body):
+        """madmin GetBucketQuota / SetBucketQuota (MinIO cmd/admin-bucket-handlers.go, cmd/bucket-quota.go)."""
+        iam = self.server.state.iam
+        if op == "get-bucket-quota" and self.command == "GET":
+            if bucket not in iam.quotas:
+                return self._admin_error(404, "XMinioAdminNoSuchQuotaConfiguration",
+                                         "The quota configuration does not exist")
+            return self._send(200, json.dumps(iam.quotas[bucket]).encode(), "application/json")
+        if op != "set-bucket-quota" or self.command != "PUT":
+            return self._admin_error(400, "XMinioAdminNotImplemented", "stand-in: %s %s" % (self.command, op))
+        if self.backend("HEAD", "/" + urllib.parse.quote(bucket))[0] != 200:
+            return self._admin_error(404, "NoSuchBucket", "The specified bucket does not exist")
+        try:
+            quota = json.loads(body)
+            size = int(quota.get("size") or quota.get("quota") or 0)
+        except (ValueError, TypeError, AttributeError):
+            return self._admin_error(400, "XMinioAdminConfigBadJSON", "quota configuration is not valid JSON")
+        # madmin BucketQuota.IsValid: a non-empty quota must be of type "hard".
+        if size and quota.get("quotatype") != "hard":
+            return self._admin_error(400, "XMinioAdminInvalidArgument", "Invalid quota config %r" % quota)
+        iam.quotas[bucket] = {"quota": size, "size": size, "rate": 0, "requests": 0,
+                              "quotatype": quota.get("quotatype", "")}
+        iam.save()
+        return self._send(200)
 
     do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = handle_any
 

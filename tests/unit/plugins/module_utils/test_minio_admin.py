@@ -119,6 +119,8 @@ class FakeServer(object):
 
     def __init__(self):
         self.buckets = {}
+        self.locked = set()
+        self.quotas = {}
         self.policies = {}
         self.users = {}
         self.writes = []
@@ -137,9 +139,21 @@ class FakeClient(object):
     def list_buckets(self):
         return sorted(self.s.buckets)
 
-    def create_bucket(self, name):
-        self._w('create', name)
-        self.s.buckets[name] = 'Off'
+    def create_bucket(self, name, object_lock=False):
+        self._w('create', name, object_lock)
+        self.s.buckets[name] = 'Enabled' if object_lock else 'Off'
+        if object_lock:
+            self.s.locked.add(name)
+
+    def get_object_lock(self, name):
+        return name in self.s.locked
+
+    def get_quota(self, name):
+        return self.s.quotas.get(name, 0)
+
+    def set_quota(self, name, size):
+        self._w('quota', name, size)
+        self.s.quotas[name] = size
 
     def delete_bucket(self, name):
         self._w('delete', name)
@@ -255,7 +269,54 @@ def test_suspends_versioning_only_when_asked_false():
     assert s.buckets['archive'] == 'Off'
 
 
+def test_object_lock_at_creation_only_and_quota_reconciled():
+    s = FakeServer()
+    buckets = [{'name': 'locked', 'object_lock': True, 'quota': '2MiB'}, {'name': 'plain', 'object_lock': False}]
+    r = _run(s, buckets=buckets, users=[], check=True)
+    assert r['actions'] == ['create bucket locked with object lock', 'set quota of bucket locked to 2097152 bytes',
+                            'create bucket plain']
+    assert s.writes == []
+    r = _run(s, buckets=buckets, users=[])
+    assert s.locked == {'locked'} and s.buckets == {'locked': 'Enabled', 'plain': 'Off'}
+    assert s.quotas == {'locked': 2097152}
+    assert r['diff']['after']['buckets']['locked'] == {'versioning': 'Enabled', 'object_lock': True, 'quota': 2097152}
+    s.writes = []
+    r = _run(s, buckets=buckets, users=[])
+    assert not r['changed'] and s.writes == []
+    assert r['diff']['before']['buckets']['locked'] == {'versioning': 'Enabled', 'object_lock': True, 'quota': 2097152}
+    r = _run(s, buckets=[{'name': 'locked', 'quota': 3000000}], users=[], check=True)
+    assert r['actions'] == ['set quota of bucket locked to 3000000 bytes'] and s.writes == []
+    r = _run(s, buckets=[{'name': 'locked', 'quota': 0}], users=[])
+    assert r['actions'] == ['remove the quota of bucket locked'] and s.quotas['locked'] == 0
+    assert not _run(s, buckets=[{'name': 'locked'}], users=[])['changed']
+
+
+@pytest.mark.parametrize('have_lock, want_lock, message', [
+    (False, True, "bucket 'b1b' exists without object lock and asks for object_lock: true"),
+    (True, False, "bucket 'b1b' exists with object lock and asks for object_lock: false"),
+])
+def test_object_lock_of_an_existing_bucket_cannot_change(have_lock, want_lock, message):
+    s = FakeServer()
+    _run(s, buckets=[{'name': 'b1b', 'object_lock': have_lock}], users=[])
+    s.writes = []
+    with pytest.raises(MinioError, match=message + '; MinIO sets object lock only when a bucket is created'):
+        _run(s, buckets=[{'name': 'b1b', 'object_lock': want_lock}], users=[])
+    assert s.writes == []
+
+
+@pytest.mark.parametrize('value, size', [(0, 0), (1024, 1024), ('10GiB', 10 * 1024 ** 3), ('2 TB', 2 * 10 ** 12),
+                                         ('500mib', 500 * 1024 ** 2), ('77', 77)])
+def test_sizes(value, size):
+    assert minio_admin.parse_size(value, 'q') == size
+
+
 @pytest.mark.parametrize('buckets,users,policies,message', [
+    ([{'name': 'abc', 'quota': '10 parsecs'}], [], [], r"buckets\[0\].quota: '10 parsecs' is not a size"),
+    ([{'name': 'abc', 'quota': -1}], [], [], r"buckets\[0\].quota: -1 is negative"),
+    ([{'name': 'abc', 'quota': True}], [], [], r"buckets\[0\].quota: True is not a size"),
+    ([{'name': 'abc', 'object_lock': 'yes'}], [], [], r"buckets\[0\].object_lock: must be true or false"),
+    ([{'name': 'abc', 'object_lock': True, 'versioning': False}], [], [],
+     r"buckets\[0\]: bucket 'abc' asks for object_lock with versioning false"),
     ([{'name': 'Bad_Name'}], [], [], r"buckets\[0\].name: 'Bad_Name'"),
     ([{'name': 'abc'}, {'name': 'abc'}], [], [], r"buckets\[1\].name: 'abc' is declared twice"),
     ([], [{'access_key': 'ab', 'secret_key': 'longenough'}], [], r"users\[0\].access_key: 'ab'"),
