@@ -186,3 +186,63 @@ def test_firewall_ruleset_preview_puts_each_address_in_its_family(tmp_path):
 def test_minio_layout_refusals(tmp_path, variables, message):
     out = run_refusal(tmp_path, 'minio', variables)
     assert message in out, out[-4000:]
+
+
+NFS_EXPORT = {'path': '/srv/nfs/k3s'}
+
+
+@pytest.mark.parametrize('variables, messages', [
+    ({'nfs_server_client_networks': ['10.0.0.0/24']}, ['nfs_server_exports is empty: list the directories to export']),
+    ({'nfs_server_exports': [NFS_EXPORT], 'nfs_server_client_networks': []},
+     ['export /srv/nfs/k3s has no clients (nfs_server_client_networks is empty)']),
+    ({'nfs_server_exports': [{'path': 'srv/nfs'}, dict(NFS_EXPORT, options='rw,no_root_sqash'),
+                             dict(NFS_EXPORT, clients=['10.0.0.300/32'])],
+      'nfs_server_client_networks': ['10.0.0.0/24'], 'nfs_server_versions': []},
+     ['export path srv/nfs is not absolute',
+      'export /srv/nfs/k3s: unknown export option "no_root_sqash" (exports(5))',
+      "not an IP address or network: nfs_server clients[2]: '10.0.0.300/32' is not a valid CIDR",
+      'nfs_server_versions is empty: the server would serve nothing']),
+], ids=['no-exports', 'no-clients', 'path-option-address-versions'])
+def test_nfs_server_refusals(tmp_path, variables, messages):
+    out = run_refusal(tmp_path, 'nfs_server', variables)
+    for message in messages:
+        assert message in out, out
+
+
+SMB_USER = {'name': 'k3s', 'password': 'Secret-Pass-0123'}
+SMB_SHARE = {'name': 'data', 'path': '/srv/smb/data', 'users': ['k3s']}
+
+
+@pytest.mark.parametrize('variables, messages', [
+    ({'smb_server_users': [SMB_USER], 'smb_server_client_networks': []},
+     ['smb_server_shares is empty: list the shares',
+      'smb_server_client_networks is empty: the shares would be open to nobody']),
+    ({'smb_server_users': [{'name': 'Bad User', 'password': 'short'}],
+      'smb_server_shares': [{'name': 'data', 'path': 'srv/smb', 'users': ['nobody-here']},
+                            {'name': 'empty', 'path': '/srv/smb/e', 'users': []}],
+      'smb_server_client_networks': ['10.0.0.1/16']},
+     ['user Bad User has no password of at least 8 characters',
+      'user name Bad User is not a valid Linux user name',
+      'share data: path srv/smb is not absolute',
+      'share data: user nobody-here is not in smb_server_users',
+      'share empty has no users',
+      'not an IP address or network: smb_server_client_networks[0]: 10.0.0.1/16 has host bits set']),
+], ids=['no-shares-no-clients', 'users-shares-addresses'])
+def test_smb_server_refusals(tmp_path, variables, messages):
+    out = run_refusal(tmp_path, 'smb_server', variables)
+    for message in messages:
+        assert message in out, out
+    assert 'Secret-Pass-0123' not in out and "'short'" not in out, out
+
+
+@pytest.mark.parametrize('variables, messages', [
+    ({'csi_drivers_nfs_server': '10.0.0.20', 'csi_drivers_nfs_share': 'srv/nfs'},
+     ['the NFS StorageClass needs the absolute path of an export (csi_drivers_nfs_share is "srv/nfs"']),
+    ({'csi_drivers_smb_source': '//10.0.0.2', 'csi_drivers_smb_username': 'k3s', 'csi_drivers_smb_password': ''},
+     ['the SMB StorageClass needs a source //server/share (is "//10.0.0.2")',
+      'csi_drivers_smb_username "k3s" has no password in smb_server_users of the server or csi_drivers_smb_password']),
+], ids=['nfs-share', 'smb-source-password'])
+def test_csi_drivers_refusals(tmp_path, variables, messages):
+    out = run_refusal(tmp_path, 'csi_drivers', variables)
+    for message in messages:
+        assert message in out, out

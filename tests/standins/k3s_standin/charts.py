@@ -8,10 +8,14 @@
   (``pkg/k8s/apis/cilium.io/v2/lbipam_types.go``, ``v2alpha1/l2announcement_types.go``); the real
   CRDs are structural schemas, so the API server prunes or (with strict field validation) refuses
   unknown fields and refuses wrong types.
-* ``HelmChart`` (helm.cattle.io/v1): the spec fields of K3s's helm-controller; for the ``cilium``
-  chart, every value in ``valuesContent`` must be one of the chart values recorded below for that
-  chart version, with the chart's type (stricter than Helm, which ignores unknown values: a key
-  missing here may exist upstream; check the chart and record it before the role sets it).
+* ``HelmChart`` (helm.cattle.io/v1): the spec fields of K3s's helm-controller; for the ``cilium``,
+  ``csi-driver-nfs`` and ``csi-driver-smb`` charts, every value in ``valuesContent`` must be one of
+  the chart values recorded below for that chart version, with the chart's type (stricter than Helm,
+  which ignores unknown values: a key missing here may exist upstream; check the chart and record it
+  before the role sets it).
+* ``StorageClass`` (storage.k8s.io/v1) of the NFS and SMB CSI drivers: the parameters each driver's
+  CreateVolume accepts (it refuses any other with ``invalid parameter``; ``csi.storage.k8s.io/*``
+  secret parameters are consumed by the external-provisioner before), and the required ones.
 
 A refused manifest is logged and not applied, as K3s's deploy controller logs and skips it.
 """
@@ -56,6 +60,168 @@ CILIUM_CHART_VALUES = {
         "encryption.enabled": bool, "encryption.type": str,
     },
 }
+
+
+# Values of the CSI driver charts (homelab.k3s.csi_drivers), read in the chart's values.yaml at the
+# tag of the chart version, with the type of the chart's default. A value recorded as an object or a
+# list (e.g. affinity, tolerations) may hold anything below it.
+CSI_CHART_VALUES = {
+    # csi-driver-nfs 4.13.4: every leaf of kubernetes-csi/csi-driver-nfs v4.13.4:charts/v4.13.4/csi-driver-nfs/values.yaml
+    "csi-driver-nfs": {"4.13.4": {
+        "customLabels": dict, "image.baseRepo": str, "image.nfs.repository": str, "image.nfs.tag": str,
+        "image.nfs.pullPolicy": str, "image.csiProvisioner.repository": str, "image.csiProvisioner.tag": str,
+        "image.csiProvisioner.pullPolicy": str, "image.csiResizer.repository": str,
+        "image.csiResizer.tag": str, "image.csiResizer.pullPolicy": str,
+        "image.csiSnapshotter.repository": str, "image.csiSnapshotter.tag": str,
+        "image.csiSnapshotter.pullPolicy": str, "image.livenessProbe.repository": str,
+        "image.livenessProbe.tag": str, "image.livenessProbe.pullPolicy": str,
+        "image.nodeDriverRegistrar.repository": str, "image.nodeDriverRegistrar.tag": str,
+        "image.nodeDriverRegistrar.pullPolicy": str, "image.externalSnapshotter.repository": str,
+        "image.externalSnapshotter.tag": str, "image.externalSnapshotter.pullPolicy": str,
+        "serviceAccount.create": bool, "serviceAccount.controller": str, "serviceAccount.node": str,
+        "rbac.create": bool, "rbac.name": str, "driver.name": str, "driver.mountPermissions": int,
+        "feature.enableFSGroupPolicy": bool, "feature.enableInlineVolume": bool,
+        "feature.propagateHostMountOptions": bool, "kubeletDir": str, "controller.name": str,
+        "controller.replicas": int, "controller.revisionHistoryLimit": int, "controller.strategyType": str,
+        "controller.runOnMaster": bool, "controller.runOnControlPlane": bool,
+        "controller.enableSnapshotter": bool, "controller.useTarCommandInSnapshot": bool,
+        "controller.enableSnapshotCompression": bool, "controller.livenessProbe.healthPort": int,
+        "controller.logLevel": int, "controller.workingMountDir": str, "controller.dnsPolicy": str,
+        "controller.defaultOnDeletePolicy": str, "controller.affinity": dict, "controller.nodeSelector": dict,
+        "controller.priorityClassName": str, "controller.tolerations": list,
+        "controller.resources.csiProvisioner.limits.memory": str,
+        "controller.resources.csiProvisioner.requests.cpu": str,
+        "controller.resources.csiProvisioner.requests.memory": str,
+        "controller.resources.csiResizer.limits.memory": str,
+        "controller.resources.csiResizer.requests.cpu": str,
+        "controller.resources.csiResizer.requests.memory": str,
+        "controller.resources.csiSnapshotter.limits.memory": str,
+        "controller.resources.csiSnapshotter.requests.cpu": str,
+        "controller.resources.csiSnapshotter.requests.memory": str,
+        "controller.resources.livenessProbe.limits.memory": str,
+        "controller.resources.livenessProbe.requests.cpu": str,
+        "controller.resources.livenessProbe.requests.memory": str,
+        "controller.resources.nfs.limits.memory": str, "controller.resources.nfs.requests.cpu": str,
+        "controller.resources.nfs.requests.memory": str, "nodeDriverRegistrar.timeout": int,
+        "nodeDriverRegistrar.healthPort": int, "nodeDriverRegistrar.livenessProbe.enabled": bool,
+        "nodeDriverRegistrar.livenessProbe.initialDelaySeconds": int,
+        "nodeDriverRegistrar.livenessProbe.timeoutSeconds": int,
+        "nodeDriverRegistrar.livenessProbe.periodSeconds": int,
+        "nodeDriverRegistrar.livenessProbe.failureThreshold": int, "node.name": str, "node.dnsPolicy": str,
+        "node.revisionHistoryLimit": int, "node.maxUnavailable": int, "node.logLevel": int,
+        "node.livenessProbe.healthPort": int, "node.affinity": dict, "node.nodeSelector": dict,
+        "node.priorityClassName": str, "node.tolerations": list,
+        "node.resources.livenessProbe.limits.memory": str, "node.resources.livenessProbe.requests.cpu": str,
+        "node.resources.livenessProbe.requests.memory": str,
+        "node.resources.nodeDriverRegistrar.limits.memory": str,
+        "node.resources.nodeDriverRegistrar.requests.cpu": str,
+        "node.resources.nodeDriverRegistrar.requests.memory": str, "node.resources.nfs.limits.memory": str,
+        "node.resources.nfs.requests.cpu": str, "node.resources.nfs.requests.memory": str,
+        "externalSnapshotter.enabled": bool, "externalSnapshotter.name": str,
+        "externalSnapshotter.priorityClassName": str, "externalSnapshotter.deletionPolicy": str,
+        "externalSnapshotter.controller.replicas": int,
+        "externalSnapshotter.controller.revisionHistoryLimit": int,
+        "externalSnapshotter.resources.limits.memory": str, "externalSnapshotter.resources.requests.cpu": str,
+        "externalSnapshotter.resources.requests.memory": str,
+        "externalSnapshotter.customResourceDefinitions.enabled": bool, "volumeSnapshotClass.create": bool,
+        "volumeSnapshotClass.name": str, "volumeSnapshotClass.deletionPolicy": str, "imagePullSecrets": list,
+        "storageClass.create": bool,
+    }},
+    # csi-driver-smb 1.20.3: every leaf of kubernetes-csi/csi-driver-smb v1.20.3:charts/v1.20.3/csi-driver-smb/values.yaml
+    "csi-driver-smb": {"1.20.3": {
+        "image.baseRepo": str, "image.smb.repository": str, "image.smb.tag": str, "image.smb.pullPolicy": str,
+        "image.csiProvisioner.repository": str, "image.csiProvisioner.tag": str,
+        "image.csiProvisioner.pullPolicy": str, "image.csiResizer.repository": str,
+        "image.csiResizer.tag": str, "image.csiResizer.pullPolicy": str,
+        "image.livenessProbe.repository": str, "image.livenessProbe.tag": str,
+        "image.livenessProbe.pullPolicy": str, "image.nodeDriverRegistrar.repository": str,
+        "image.nodeDriverRegistrar.tag": str, "image.nodeDriverRegistrar.pullPolicy": str,
+        "image.csiproxy.repository": str, "image.csiproxy.tag": str, "image.csiproxy.pullPolicy": str,
+        "serviceAccount.create": bool, "serviceAccount.controller": str, "serviceAccount.node": str,
+        "rbac.create": bool, "rbac.name": str, "driver.name": str, "driver.labels": dict,
+        "feature.enableGetVolumeStats": bool, "feature.enableInlineVolume": bool, "controller.name": str,
+        "controller.replicas": int, "controller.dnsPolicy": str, "controller.metricsPort": int,
+        "controller.livenessProbe.healthPort": int, "controller.runOnMaster": bool,
+        "controller.runOnControlPlane": bool, "controller.logLevel": int, "controller.workingMountDir": str,
+        "controller.resources.csiProvisioner.limits.memory": str,
+        "controller.resources.csiProvisioner.requests.cpu": str,
+        "controller.resources.csiProvisioner.requests.memory": str,
+        "controller.resources.csiResizer.limits.memory": str,
+        "controller.resources.csiResizer.requests.cpu": str,
+        "controller.resources.csiResizer.requests.memory": str,
+        "controller.resources.livenessProbe.limits.memory": str,
+        "controller.resources.livenessProbe.requests.cpu": str,
+        "controller.resources.livenessProbe.requests.memory": str,
+        "controller.resources.smb.limits.memory": str, "controller.resources.smb.requests.cpu": str,
+        "controller.resources.smb.requests.memory": str, "controller.extraArgs.csiProvisioner": list,
+        "controller.extraArgs.csiResizer": list, "controller.affinity": dict, "controller.nodeSelector": dict,
+        "controller.tolerations": list, "node.maxUnavailable": int, "node.logLevel": int,
+        "node.livenessProbe.healthPort": int, "node.affinity": dict, "node.nodeSelector": dict,
+        "linux.enabled": bool, "linux.dsName": str, "linux.dnsPolicy": str, "linux.kubelet": str,
+        "linux.krb5CacheDirectory": str, "linux.krb5Prefix": str, "linux.tolerations": list,
+        "linux.resources.livenessProbe.limits.memory": str, "linux.resources.livenessProbe.requests.cpu": str,
+        "linux.resources.livenessProbe.requests.memory": str,
+        "linux.resources.nodeDriverRegistrar.limits.memory": str,
+        "linux.resources.nodeDriverRegistrar.requests.cpu": str,
+        "linux.resources.nodeDriverRegistrar.requests.memory": str, "linux.resources.smb.limits.memory": str,
+        "linux.resources.smb.requests.cpu": str, "linux.resources.smb.requests.memory": str,
+        "windows.enabled": bool, "windows.useHostProcessContainers": bool, "windows.dsName": str,
+        "windows.kubelet": str, "windows.removeSMBMappingDuringUnmount": bool, "windows.tolerations": list,
+        "windows.resources.livenessProbe.limits.memory": str,
+        "windows.resources.livenessProbe.requests.cpu": str,
+        "windows.resources.livenessProbe.requests.memory": str,
+        "windows.resources.nodeDriverRegistrar.limits.memory": str,
+        "windows.resources.nodeDriverRegistrar.requests.cpu": str,
+        "windows.resources.nodeDriverRegistrar.requests.memory": str,
+        "windows.resources.smb.limits.memory": str, "windows.resources.smb.requests.cpu": str,
+        "windows.resources.smb.requests.memory": str, "windows.csiproxy.enabled": bool,
+        "windows.csiproxy.dsName": str, "windows.csiproxy.tolerations": dict,
+        "windows.csiproxy.affinity": dict, "windows.csiproxy.username": str,
+        "windows.csiproxy.nodeSelector.kubernetes.io/os": str, "customLabels": dict, "podAnnotations": dict,
+        "podLabels": dict, "priorityClassName": str, "securityContext.seccompProfile.type": str,
+    }},
+}
+
+# StorageClass parameters each CSI driver's CreateVolume accepts (case-insensitive), read at the tag
+# of the pinned chart version: csi-driver-nfs v4.13.4 pkg/nfs/nfs.go + controllerserver.go
+# (server, share, subdir, ondelete, mountpermissions, the pvc/pv name keys), csi-driver-smb v1.20.3
+# pkg/smb/smb.go + controllerserver.go (source, subdir, ondelete, the pvc/pv name keys).
+_PV_KEYS = ("csi.storage.k8s.io/pvc/name", "csi.storage.k8s.io/pvc/namespace", "csi.storage.k8s.io/pv/name")
+STORAGECLASS_PARAMETERS = {
+    "nfs.csi.k8s.io": {"allowed": ("server", "share", "subdir", "ondelete", "mountpermissions") + _PV_KEYS,
+                       "required": ("server", "share")},
+    "smb.csi.k8s.io": {"allowed": ("source", "subdir", "ondelete") + _PV_KEYS, "required": ("source",)},
+}
+# Secret parameters the external-provisioner consumes (kubernetes-csi/external-provisioner
+# pkg/controller/controller.go prefixes), never passed to the driver.
+_SECRET_PARAMETER = ("csi.storage.k8s.io/provisioner-secret-", "csi.storage.k8s.io/node-stage-secret-",
+                     "csi.storage.k8s.io/controller-expand-secret-", "csi.storage.k8s.io/node-publish-secret-",
+                     "csi.storage.k8s.io/controller-publish-secret-", "csi.storage.k8s.io/node-expand-secret-",
+                     "csi.storage.k8s.io/fstype")
+
+
+def check_storageclass(doc):
+    rules = STORAGECLASS_PARAMETERS.get(doc.get("provisioner"))
+    if rules is None:
+        return []
+    problems = []
+    params = doc.get("parameters") or {}
+    if not isinstance(params, dict):
+        return ["parameters: must be an object"]
+    for key, value in params.items():
+        if not isinstance(value, str):
+            problems.append("parameters.%s: Invalid value: %r: must be of type string" % (key, value))
+        if str(key).startswith(_SECRET_PARAMETER):
+            continue
+        if str(key).lower() not in rules["allowed"]:
+            problems.append('parameters: invalid parameter "%s" in storage class (%s)' % (key, doc["provisioner"]))
+    lowered = {str(k).lower(): v for k, v in params.items()}
+    for key in rules["required"]:
+        if not lowered.get(key):
+            problems.append("parameters.%s: Required value (%s)" % (key, doc["provisioner"]))
+    if not isinstance(doc.get("mountOptions", []), list):
+        problems.append("mountOptions: must be of type array")
+    return problems
 
 
 def _fields(where, obj, allowed):
@@ -121,6 +287,8 @@ def check_helmchart(doc):
                 problems.append("spec.valuesContent: must be a YAML mapping")
             elif values and spec.get("chart") == "cilium":
                 problems += _cilium_values(str(spec.get("version")), values)
+            elif values and spec.get("chart") in CSI_CHART_VALUES:
+                problems += _csi_values(spec["chart"], str(spec.get("version")), values)
     return problems
 
 
@@ -154,9 +322,30 @@ def _cilium_values(version, values):
     return problems
 
 
+def _csi_values(chart, version, values, prefix=""):
+    recorded = CSI_CHART_VALUES[chart].get(version)
+    if recorded is None:
+        return ['spec.valuesContent: no recorded values for the %s chart %s (recorded: %s)'
+                % (chart, version, ", ".join(sorted(CSI_CHART_VALUES[chart])))]
+    problems = []
+    for key, value in values.items():
+        path = prefix + str(key)
+        kind = recorded.get(path)
+        if kind is None and isinstance(value, dict) and any(k.startswith(path + ".") for k in recorded):
+            problems += _csi_values(chart, version, value, path + ".")
+        elif kind is None:
+            problems.append('spec.valuesContent: value "%s" is not a recorded value of the %s chart %s'
+                            % (path, chart, version))
+        elif not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+            problems.append("spec.valuesContent.%s: Invalid value: %r: wrong type for the %s chart %s"
+                            % (path, value, chart, version))
+    return problems
+
+
 CHECKS = {("cilium.io", "CiliumLoadBalancerIPPool"): check_pool,
           ("cilium.io", "CiliumL2AnnouncementPolicy"): check_l2_policy,
-          ("helm.cattle.io", "HelmChart"): check_helmchart}
+          ("helm.cattle.io", "HelmChart"): check_helmchart,
+          ("storage.k8s.io", "StorageClass"): check_storageclass}
 
 
 KINDS = tuple(kind for dummy, kind in CHECKS)
