@@ -398,6 +398,10 @@ class ClusterPower(object):
                                                                      info["expires"]), self.report())
             data = copy.deepcopy(info["data"] or {})
             data.setdefault("version", RECORD_VERSION)
+            if startup:
+                # in the same write as the lock: another server's boot unit reading the lock
+                # between two writes would otherwise see a finished shutdown and take it over
+                data["phase"] = "starting"
             # always written: it renews the lease (a renewal alone is not reported as a change)
             return dict(holder=self.holder, ttl=ttl, reason=reason, data=data)
 
@@ -990,7 +994,6 @@ class ClusterPower(object):
 
         t = self.clock.monotonic()
         changed = self._take_lock("start the cluster", startup=True)
-        self._update_record(lambda d: _set(d, "phase", "starting"))
         self._step("lock", changed, t, holder=self.holder)
 
         agents = sorted(n for n, v in nodes.items() if v["role"] == "agent")

@@ -568,6 +568,21 @@ def test_a_running_shutdown_is_not_run_twice_but_a_finished_one_is_taken_over():
     assert replicas(api) == original()
 
 
+def test_a_startup_says_starting_in_the_write_that_takes_the_lock():
+    # Two servers' boot units start at once: the second must not take the lock over in the
+    # moment between the first one's lock write and its next write (the phase was still "nodes").
+    api, clock = make_cluster()
+    power(api, clock, holder="ups-s1").shutdown()
+    api.writes, api.crash_at = 0, 2   # stops right after its first write, the lock
+    with pytest.raises(Crash):
+        power(api, clock, holder="boot-s1").startup()
+    api.crash_at = None
+    assert record(api)["holder"] == "homelab-power@boot-s1"
+    assert record(api)["data"]["phase"] == "starting"
+    with pytest.raises(PowerBusy, match="startup is already running \\(holder homelab-power@boot-s1"):
+        power(api, clock, holder="boot-s2").startup()
+
+
 def test_an_expired_run_is_taken_over():
     api, clock = make_cluster()
     api.crash_at = 12
