@@ -194,8 +194,8 @@ actions:
 """
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.homelab.k3s.plugins.module_utils.minio_admin import (MinioClient, MinioError, reconcile, tls_options,
-                                                                               url_transport)
+from ansible_collections.homelab.k3s.plugins.module_utils.minio_admin import (
+    MinioClient, MinioError, reconcile, tls_options, url_transport)
 from ansible_collections.homelab.k3s.plugins.module_utils.minio_crypto import HAS_CRYPTOGRAPHY, MinioCryptoError
 
 
