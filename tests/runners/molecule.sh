@@ -59,7 +59,9 @@ run_one() {  # run_one SCENARIO LOG -> PASS/FAIL line in $STATE/molecule.lanes
     local s=$1 log=$2 start=$SECONDS res
     # (Molecule's step lines are stamped with the seconds since the scenario began
     # when they are printed, so a slow CI log shows which step took the time)
-    if PYTHONUNBUFFERED=1 molecule test -s "$s" 2>&1 | awk -v t0="$(date +%s)" '
+    # (COLUMNS: Molecule wraps Ansible's output at the terminal width, 80 without one;
+    # unwrapped lines keep a failed task's message on one line for the digest)
+    if PYTHONUNBUFFERED=1 COLUMNS=1000 molecule test -s "$s" 2>&1 | awk -v t0="$(date +%s)" '
         /➜ / { printf "[+%ds] ", systime() - t0 } { print; fflush() }' >"$log"
     then res=PASS; else res=FAIL; fi
     {
@@ -87,6 +89,7 @@ lane() {  # lane NUMBER: take scenarios from the queue until it is empty
 }
 
 : >"$STATE/molecule.lanes"
+rm -f "$STATE/molecule.failures"
 printf '%s\n' "${scenarios[@]}" >"$STATE/molecule.queue"
 for n in $(seq 1 "$LANES"); do
     lane "$n" &
@@ -96,6 +99,14 @@ wait "${pids[@]}"
 
 echo "------------------- molecule summary -------------------"
 cat "$STATE/molecule.lanes"
+# Why each failed scenario failed, in a few lines (run_suite.sh prints this file last,
+# where a CI log that is read from its end shows it).
+: >"$STATE/molecule.failures"
+for s in "${scenarios[@]}"; do
+    grep -q "^$s  *PASS " "$STATE/molecule.lanes" && continue
+    python3 tests/tools/molecule_failure_digest.py "$s" "$STATE/molecule-$s.log" >>"$STATE/molecule.failures"
+done
+cat "$STATE/molecule.failures"
 failed=0
 [ "$(grep -c ' PASS ' "$STATE/molecule.lanes")" -eq "${#scenarios[@]}" ] || failed=1
 exit $failed

@@ -44,7 +44,7 @@ molecule_stage() {
 if [ "${HOMELAB_SUITE_SERIAL:-0}" = 1 ]; then
     background=""
 else
-    rm -f "$STATE/molecule.result" "$STATE/foreground.done"
+    rm -f "$STATE/molecule.result" "$STATE/foreground.done" "$STATE/molecule.failures"
     export HOMELAB_MOLECULE_LANES=${HOMELAB_MOLECULE_LANES:-2}
     export HOMELAB_MOLECULE_LANE_GATE=$STATE/foreground.done
     echo "stage molecule runs in the background from $(date -u +%H:%M:%S); its log follows the other stages"
@@ -99,7 +99,12 @@ for i in "${!NAMES[@]}"; do
         if [ "${NAMES[$i]}" = pytest ]; then
             grep -E '^(FAILED|ERROR|RERUN) ' "$STATE/stage-pytest.log" | head -20
         fi
-        tail -n 25 "$STATE/stage-${NAMES[$i]}.log"
+        if [ "${NAMES[$i]}" = molecule ] && [ -s "$STATE/molecule.failures" ]; then
+            grep -E ' (PASS|FAIL) +[0-9]+s$' "$STATE/stage-molecule.log" | tail -n 20
+            cat "$STATE/molecule.failures"
+        else
+            tail -n 25 "$STATE/stage-${NAMES[$i]}.log"
+        fi
     fi
 done
 exit $failed
