@@ -13,29 +13,48 @@ Usage: molecule_failure_digest.py SCENARIO LOG [--max-chars N]
 import argparse
 import json
 import re
+import textwrap
 import sys
+
+try:
+    import yaml
+except ImportError:  # (the digest still shows the result as text)
+    yaml = None
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 # Molecule 25 prints each Ansible run inside a box: "  │ <Ansible's line>".
 BOX = re.compile(r"^\s*[│┌└][─ ]?")
 STEP = re.compile(r"^\[\+(\d+)s\].*➜\s+(\w+):\s*(.*)$")
-TASK = re.compile(r"^TASK \[(.*)\]")
-FAILED = re.compile(r"^(?:fatal|failed): \[([^\]]+)\](?: \(item=(.*?)\))?:? (FAILED! |UNREACHABLE! )?=> (.*)$")
+TASK = re.compile(r"^(?:TASK|RUNNING HANDLER) \[(.*)\]")
+FAILED = re.compile(r"^(?:fatal|failed): \[([^\]]+)\](?: \(item=(.*?)\))?:? (FAILED! |UNREACHABLE! )?=>\s*(.*)$")
 MAX_FAILURES = 3
+
+
+def _parse(payload):
+    """A result printed as JSON (callback_result_format json) or YAML (ours), else None."""
+    try:
+        return json.loads(payload)
+    except ValueError:
+        pass
+    if yaml is not None:
+        try:
+            return yaml.safe_load(payload)
+        except yaml.YAMLError:
+            pass
+    return None
 
 
 def _message(payload, max_chars):
     """The most useful part of a failed task's result, on one line."""
-    try:
-        result = json.loads(payload)
-    except ValueError:
+    result = _parse(payload)
+    if not isinstance(result, dict):
         text = payload
     else:
         parts = []
         for key in ("msg", "stderr", "stdout", "assertion"):
             value = result.get(key) if isinstance(result, dict) else None
             if value:
-                parts.append("%s: %s" % (key, value if isinstance(value, str) else json.dumps(value)))
+                parts.append("%s: %s" % (key, value if isinstance(value, str) else json.dumps(value, default=str)))
         text = " | ".join(parts) or payload
     text = " ".join(text.split())
     return text if len(text) <= max_chars else text[:max_chars - 3] + "..."
@@ -47,7 +66,7 @@ def digest(scenario, log_text, max_chars=400):
     step = None
     task = None
     failures = []
-    for line in lines:
+    for index, line in enumerate(lines):
         match = STEP.match(line)
         if match:
             if step is None or "Failed" not in step[2]:
@@ -63,6 +82,13 @@ def digest(scenario, log_text, max_chars=400):
         match = FAILED.match(line)
         if match:
             host, item, kind, payload = match.groups()
+            if not payload:  # a YAML result: the indented lines below
+                block = []
+                for follow in lines[index + 1:]:
+                    if not follow.startswith(" "):
+                        break
+                    block.append(follow)
+                payload = textwrap.dedent("\n".join(block))
             where = "%s on %s" % (task or "?", host)
             where += " (item %s)" % item if item else ""
             where += " UNREACHABLE" if kind == "UNREACHABLE! " else ""

@@ -38,6 +38,30 @@ def test_names_the_failed_step_and_the_first_failed_tasks_with_host_and_message(
     assert len(lines) == 4  # the first three failures only
 
 
+YAML_LOG = """\
+  \x1b[2m│\x1b[0m RUNNING HANDLER [homelab.k3s.k3s_node : Start or restart K3s on vip-2] *********
+  │ Tuesday 01 December 2026  14:53:55 +0000 (0:00:00.024)       0:02:50.352 ******
+  │ [ERROR]: Task failed: Module failed: Unable to start service k3s: Job for k3s.service failed.
+  │
+  │ fatal: [vip-1 -> vip-2(10.213.0.18)]: FAILED! => \n\
+  │     changed: false
+  │     msg: |-
+  │         Unable to start service k3s: Job for k3s.service failed because the control process exited.
+  │         See "systemctl status k3s.service" for details.
+  │
+  │ PLAY RECAP *********************************************************************
+[+234s] ERROR    vip ➜ converge: Executed: Failed (Ansible return code was 2)
+"""
+
+
+def test_a_result_printed_as_yaml_under_a_handler():
+    assert mfd.digest("vip", YAML_LOG) == [
+        "vip: FAILED in converge (at +234s: Executed: Failed (Ansible return code was 2))",
+        "  homelab.k3s.k3s_node : Start or restart K3s on vip-2 on vip-1 -> vip-2(10.213.0.18): msg: Unable to start"
+        " service k3s: Job for k3s.service failed because the control process exited. See \"systemctl status"
+        " k3s.service\" for details."]
+
+
 def test_a_failure_ansible_ignored_is_not_shown():
     log = ('TASK [a] ***\nfatal: [n]: FAILED! => {"msg": "ignored"}\n...ignoring\n'
            'TASK [b] ***\nfatal: [n]: FAILED! => {"msg": "real"}\n')
