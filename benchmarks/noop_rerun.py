@@ -12,7 +12,7 @@ started, the playbook converges once,
 then re-runs ``--runs`` times; each run prints wall time, task count, changed count, the ok and
 skipped task results (summed over hosts), the controller's CPU seconds and the
 machine's load average (``uptime``), then min/median of the re-runs. The lab is always taken
-down.
+down. ``--logs DIR`` keeps each run's output with every task's time, to find what a slow run waited on.
 
 Reproduce the figures of a closing note (issue #18, docs/lab.md) with the node count and forks
 it names, e.g. ``--nodes 3 --runs 5``; the machine's load is printed with every figure because
@@ -101,6 +101,9 @@ def main():
                         help="run with Mitogen's strategy (on), or alternate the re-runs without and with"
                              " it on the same nodes (both: one figure per mode at the same load)")
     parser.add_argument("--keep-lab", action="store_true", help="leave the bench lab running")
+    parser.add_argument("--logs", metavar="DIR",
+                        help="keep every run's Ansible output in DIR, with each task's time (profile_tasks):"
+                             " which task a slow run waited on")
     parser.add_argument("--lab", default=LAB, help="lab name (default: %(default)s)")
     parser.add_argument("--prefix", help="node names PREFIX1..PREFIXn (default: LAB-1..LAB-n)")
     parser.add_argument("--isolated", action="store_true",
@@ -117,6 +120,9 @@ def main():
           "--timeout", "600", "--inventory", inventory]
     if args.prefix:
         up += ["--node=%s%d" % (args.prefix, i) for i in range(1, args.nodes + 1)]
+    if args.logs:
+        os.makedirs(args.logs, exist_ok=True)
+        env["ANSIBLE_CALLBACKS_ENABLED"] = "ansible.posix.profile_tasks"
     if args.isolated:
         env.update(ISOLATED)
         os.makedirs(ISOLATED["HOMELAB_LAB_CACHE_DIR"], exist_ok=True)
@@ -149,6 +155,8 @@ def main():
             res = run_playbook(PLAYBOOKS[args.playbook], inventory, args.forks, mode_env[mode],
                                os.path.join(work, name + ".log"))
             load = loadavg()
+            if args.logs:
+                shutil.copy(os.path.join(work, name + ".log"), args.logs)
             row = (name, res["took"], res["tasks"], res["changed"], res["ok"], res["skipped"], res["cpu"], load)
             print("%-22s %8.1f %6d %8d %6d %8d %6.1f   %s" % row)
             if i:

@@ -25,6 +25,7 @@ import datetime
 import hashlib
 import hmac
 import json
+import os
 import re
 
 from ansible.module_utils.six.moves.urllib.parse import quote, unquote, urlsplit
@@ -95,6 +96,27 @@ def url_transport(method, url, headers, body, timeout=30, validate_certs=True, c
         return resp.getcode(), resp.read()
     except HTTPError as exc:
         return exc.code, exc.read()
+
+
+def tls_options(endpoint, ca_file=None, validate_certs=True, exists=None):
+    """How to verify the server: {'validate_certs', 'ca_path'}; refuses what cannot be meant.
+
+    ``ca_file`` replaces the system trust store (the server certificate must chain to it); it only
+    makes sense with an https endpoint and must be a readable file where the module runs.
+    """
+    exists = exists or os.path.isfile
+    scheme = urlsplit(endpoint).scheme
+    if scheme not in ('http', 'https'):
+        raise MinioError("endpoint: '%s' is not an http:// or https:// URL" % endpoint)
+    if ca_file:
+        if scheme != 'https':
+            raise MinioError("ca_file: '%s' is given but endpoint '%s' is plain http; use https:// (the server's "
+                             "certificate is checked against the CA over TLS only)" % (ca_file, endpoint))
+        if not validate_certs:
+            raise MinioError('ca_file and validate_certs=false conflict: the CA would not be used')
+        if not exists(ca_file):
+            raise MinioError("ca_file: '%s' does not exist or is not a file" % ca_file)
+    return {'validate_certs': validate_certs, 'ca_path': ca_file or None}
 
 
 def error_code(body):

@@ -24,7 +24,9 @@ description:
   - Needs the Python library C(cryptography) on the host that runs it (admin payload encryption).
 options:
   endpoint:
-    description: Base URL of the server, for example C(http://127.0.0.1:9000).
+    description:
+      - Base URL of the server, for example C(http://127.0.0.1:9000), or C(https://127.0.0.1:9000) when the
+        server serves TLS (MinIO with C(--certs-dir)).
     type: str
     required: true
   access_key:
@@ -45,12 +47,19 @@ options:
     type: str
     default: us-east-1
   validate_certs:
-    description: Verify the server's TLS certificate.
+    description:
+      - Verify the server's TLS certificate (https endpoints). Leave it on; C(false) is for a throw-away lab only
+        and conflicts with O(ca_file).
     type: bool
     default: true
-  ca_path:
-    description: CA bundle for the server's certificate.
+  ca_file:
+    description:
+      - PEM file (on the host that runs the module) of the CA the server's certificate must chain to, for
+        example the private CA the minio role installs in C(/etc/minio/certs/CAs/ca.crt). It replaces the
+        system trust store for these requests. Unset, the system trust store is used.
+      - Refused with a plain C(http://) endpoint, with O(validate_certs=false), and when the file does not exist.
     type: path
+    aliases: [ca_path]
   buckets:
     description: Buckets.
     type: list
@@ -163,6 +172,16 @@ EXAMPLES = r"""
         secret_key: "{{ restic_s3_secret }}"
         buckets: [restic]
   no_log: true
+
+- name: The same over TLS, verifying the server against the private CA the minio role installed
+  homelab.k3s.minio_reconcile:
+    endpoint: https://127.0.0.1:9000
+    ca_file: /etc/minio/certs/CAs/ca.crt
+    access_key: "{{ minio_root_user }}"
+    secret_key: "{{ minio_root_password }}"
+    buckets:
+      - name: restic
+  no_log: true
 """
 
 RETURN = r"""
@@ -175,7 +194,8 @@ actions:
 """
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.homelab.k3s.plugins.module_utils.minio_admin import MinioClient, MinioError, reconcile, url_transport
+from ansible_collections.homelab.k3s.plugins.module_utils.minio_admin import (
+    MinioClient, MinioError, reconcile, tls_options, url_transport)
 from ansible_collections.homelab.k3s.plugins.module_utils.minio_crypto import HAS_CRYPTOGRAPHY, MinioCryptoError
 
 
@@ -188,7 +208,7 @@ def main():
             flavour=dict(type='str', choices=['minio', 'rustfs'], default='minio'),
             region=dict(type='str', default='us-east-1'),
             validate_certs=dict(type='bool', default=True),
-            ca_path=dict(type='path'),
+            ca_file=dict(type='path', aliases=['ca_path']),
             buckets=dict(type='list', elements='dict', default=[], options=dict(
                 name=dict(type='str', required=True),
                 versioning=dict(type='bool'),
@@ -212,9 +232,13 @@ def main():
     if not HAS_CRYPTOGRAPHY:
         module.fail_json(msg=missing_required_lib('cryptography'))
     p = module.params
+    try:
+        tls = tls_options(p['endpoint'], p['ca_file'], p['validate_certs'])
+    except MinioError as exc:
+        module.fail_json(msg=str(exc))
 
     def transport(method, url, headers, body):
-        return url_transport(method, url, headers, body, validate_certs=p['validate_certs'], ca_path=p['ca_path'])
+        return url_transport(method, url, headers, body, validate_certs=tls['validate_certs'], ca_path=tls['ca_path'])
 
     def client(access_key, secret_key):
         return MinioClient(p['endpoint'], access_key, secret_key, p['flavour'], p['region'], transport)

@@ -33,7 +33,7 @@ import yaml
 from ansible_collections.homelab.k3s.plugins.module_utils.etcd_s3 import etcd_s3_config
 from ansible_collections.homelab.k3s.plugins.module_utils.minio_admin import reconcile
 
-from minio_server import ROOT_SECRET, ROOT_USER, minio_standin
+from minio_server import ROOT_SECRET, ROOT_USER, make_pki, minio_standin
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = os.path.dirname(HERE)
@@ -67,6 +67,22 @@ def s3_server(tmp_path_factory):
                   users=[{"access_key": "etcd", "secret_key": USER_SECRET, "buckets": ["etcd-snapshots"]}],
                   policies=[])
         yield endpoint, client
+
+
+TLS_IP = "127.78.0.3"
+
+
+@pytest.fixture(scope="module")
+def s3_tls_server(tmp_path_factory):
+    """The stand-in serving HTTPS from its --certs-dir (public.crt, private.key) as MinIO does."""
+    certs = str(tmp_path_factory.mktemp("certs"))
+    pki = make_pki(certs, TLS_IP)
+    with minio_standin(tmp_path_factory.mktemp("minio-tls"), TLS_IP, certs_dir=certs, ca_file=pki["ca"]) as (
+            endpoint, client):
+        reconcile(client(), client, buckets=[{"name": "etcd-snapshots"}],
+                  users=[{"access_key": "etcd", "secret_key": USER_SECRET, "buckets": ["etcd-snapshots"]}],
+                  policies=[])
+        yield endpoint, client, pki["ca"]
 
 
 @pytest.fixture(scope="module")
@@ -150,3 +166,28 @@ def test_what_k3s_refuses_is_refused(s3_server, k3s_server):
         assert result.returncode == 1 and message in result.stderr, (config.get("etcd-s3-bucket"), result.stderr)
         assert USER_SECRET not in result.stdout + result.stderr
     assert USER_SECRET not in events() and ROOT_SECRET not in events()
+
+
+def test_etcd_snapshot_over_https_with_the_endpoint_ca(s3_tls_server, k3s_server):
+    endpoint, client, ca_file = s3_tls_server
+    write, run, events = k3s_server
+    spec = {"endpoint": endpoint, "bucket": "etcd-snapshots", "folder": "tls", "access_key": "etcd",
+            "secret_key": USER_SECRET, "endpoint_ca": ca_file}
+    keys = etcd_s3_config(spec)
+    assert keys["etcd-s3-endpoint-ca"] == ca_file and not keys.get("etcd-s3-insecure")
+    write(keys)
+    saved = run("etcd-snapshot", "save", "--name", "over-tls")
+    assert saved.returncode == 0, saved.stderr
+    assert "uploaded to s3://etcd-snapshots/tls/over-tls-es3-1-" in saved.stdout
+    dummy, listing = client().call("GET", "/etcd-snapshots", {"prefix": "tls/"})
+    assert b"<Key>tls/over-tls-es3-1-" in listing
+
+    # Without the CA K3s uses the system roots: the private CA's certificate is refused, nothing uploaded.
+    write(etcd_s3_config(dict(spec, endpoint_ca="")))
+    refused = run("etcd-snapshot", "save", "--name", "untrusted")
+    assert refused.returncode == 1
+    assert "failed to test for existence of bucket etcd-snapshots" in refused.stderr, refused.stderr
+    assert "CERTIFICATE_VERIFY_FAILED" in refused.stderr, refused.stderr
+    dummy, listing = client().call("GET", "/etcd-snapshots", {"prefix": "tls/untrusted"})
+    assert b"<Key>" not in listing
+    assert USER_SECRET not in saved.stdout + saved.stderr + refused.stderr + events()

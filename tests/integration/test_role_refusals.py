@@ -107,7 +107,13 @@ def test_ntp_time_server_refusals(tmp_path, variables):
      'repository local has a quote, backslash, dollar, backtick or newline in a setting'),
     ({'restic_repositories': [dict(RESTIC_REPO, name='bad name')]},
      "name 'bad name' must match"),
-], ids=['repository-twice', 'backup-set-twice', 'quote', 'dollar', 'bad-name'])
+    ({'restic_repositories': [dict(RESTIC_REPO, ca_cert_file='/pki/ca.crt')]},
+     'repository local has ca_cert_file, which applies to an s3 repository with an https:// endpoint only'),
+    ({'restic_repositories': [{'name': 'minio', 'type': 's3', 'endpoint': 'http://10.0.0.5:9000', 'bucket': 'b',
+                               'access_key_id': 'k', 'secret_access_key': 's', 'password': 'x',
+                               'ca_cert_file': '/pki/ca.crt'}]},
+     'repository minio has ca_cert_file, which applies to an s3 repository with an https:// endpoint only'),
+], ids=['repository-twice', 'backup-set-twice', 'quote', 'dollar', 'bad-name', 'cacert-local', 'cacert-http'])
 def test_restic_refusals(tmp_path, variables, message):
     out = run_refusal(tmp_path, 'restic', variables)
     assert message in out and 'Nothing was changed.' in out
@@ -182,7 +188,13 @@ def test_firewall_ruleset_preview_puts_each_address_in_its_family(tmp_path):
      'minio_pools[0]: number of drives 17 is not divisible by any supported erasure set sizes'),
     ({'minio_pools': ['http://minio1/srv/minio/data']}, "minio_pools[0]: 'http://minio1/srv/minio/data' has no {N...M} range"),
     ({'minio_data_dirs': ['relative/dir']}, 'minio_data_dirs: give at least one absolute path'),
-], ids=['erasure-set-size', 'no-expansion', 'relative-dir'])
+    ({'minio_tls_mode': 'files', 'minio_tls_key_file': '/pki/minio.key'},
+     'minio_tls_mode: files needs minio_tls_cert_file (PEM files on the controller)'),
+    ({'minio_tls_mode': 'private_ca'}, 'minio_tls_mode: private_ca needs minio_tls_private_ca_dir'),
+    ({'minio_tls_mode': 'private_ca', 'minio_tls_private_ca_dir': '/pki', 'minio_flavour': 'rustfs'},
+     'minio_tls_mode: private_ca is refused with minio_flavour: rustfs'),
+], ids=['erasure-set-size', 'no-expansion', 'relative-dir', 'tls-files-no-cert', 'tls-private-ca-no-dir',
+        'tls-rustfs'])
 def test_minio_layout_refusals(tmp_path, variables, message):
     out = run_refusal(tmp_path, 'minio', variables)
     assert message in out, out[-4000:]

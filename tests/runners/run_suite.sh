@@ -44,7 +44,7 @@ molecule_stage() {
 if [ "${HOMELAB_SUITE_SERIAL:-0}" = 1 ]; then
     background=""
 else
-    rm -f "$STATE/molecule.result" "$STATE/foreground.done"
+    rm -f "$STATE/molecule.result" "$STATE/foreground.done" "$STATE/molecule.failures" "$STATE/molecule.reruns"
     export HOMELAB_MOLECULE_LANES=${HOMELAB_MOLECULE_LANES:-2}
     export HOMELAB_MOLECULE_LANE_GATE=$STATE/foreground.done
     echo "stage molecule runs in the background from $(date -u +%H:%M:%S); its log follows the other stages"
@@ -90,6 +90,10 @@ if grep -qE '^RERUN ' "$STATE/stage-pytest.log" 2>/dev/null; then
     echo "pytest re-ran these tests after a failure (one that failed twice is also listed as FAILED):"
     grep -E '^RERUN ' "$STATE/stage-pytest.log"
 fi
+if [ -s "$STATE/molecule.reruns" ]; then
+    echo "Molecule scenarios that failed and ran again (why they failed the first time):"
+    cat "$STATE/molecule.reruns"
+fi
 # A long CI log may only be seen from its end: repeat what each failed stage
 # said last (pytest's short summary names the failed tests there).
 for i in "${!NAMES[@]}"; do
@@ -99,7 +103,12 @@ for i in "${!NAMES[@]}"; do
         if [ "${NAMES[$i]}" = pytest ]; then
             grep -E '^(FAILED|ERROR|RERUN) ' "$STATE/stage-pytest.log" | head -20
         fi
-        tail -n 25 "$STATE/stage-${NAMES[$i]}.log"
+        if [ "${NAMES[$i]}" = molecule ] && [ -s "$STATE/molecule.failures" ]; then
+            grep -E '^[a-z0-9_-]+ +(PASS|FAIL) +[0-9]+s' "$STATE/stage-molecule.log" | tail -n 20
+            cat "$STATE/molecule.failures"
+        else
+            tail -n 25 "$STATE/stage-${NAMES[$i]}.log"
+        fi
     fi
 done
 exit $failed

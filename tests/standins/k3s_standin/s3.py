@@ -141,7 +141,12 @@ def _code(status, body):
 def upload(s3, snapshot_path, node_name, cluster_id="", token_hash=""):
     """Check the bucket and upload the snapshot as K3s does; returns the object key."""
     bucket = str(s3["etcd-s3-bucket"])
-    status, body = _request(s3, "HEAD", "/" + urllib.parse.quote(bucket))
+    try:
+        status, body = _request(s3, "HEAD", "/" + urllib.parse.quote(bucket))
+    except S3Failure as exc:
+        # K3s wraps BucketExists' transport error (an untrusted certificate: x509 "certificate signed by
+        # unknown authority") the same way.
+        raise S3Failure("failed to test for existence of bucket %s: %s" % (bucket, exc))
     if status == 404:
         raise S3Failure("bucket %s does not exist" % bucket)
     if status != 200:

@@ -8,6 +8,13 @@ file, and the `minio` role installs and starts it exactly as the real server:
     minio server [--address :9000] [--console-address :9001] [--certs-dir D] VOLUME...
     minio --version
 
+TLS as MinIO does it (minio/minio cmd/config-dir.go, cmd/common-main.go getTLSConfig,
+cmd/server-main.go, internal/config LoadX509KeyPair): --certs-dir (default ~/.minio/certs) holding
+public.crt and private.key serves HTTPS; without both files it serves plain HTTP; a file that cannot
+be read or parsed, a key that does not match, or an ECDSA key on P-384/P-521 stops the start with
+"Unable to load the TLS configuration"; CAs/ in it must hold only readable PEM certificates
+("Failed to read root CAs").
+
 with MINIO_ROOT_USER / MINIO_ROOT_PASSWORD / MINIO_PROMETHEUS_AUTH_TYPE read
 from the environment (upstream minio-service: /etc/default/minio as systemd
 EnvironmentFile).
@@ -44,7 +51,9 @@ import http.server
 import json
 import os
 import re
+import socket
 import socketserver
+import ssl
 import sys
 import threading
 import urllib.parse
@@ -408,6 +417,55 @@ class Handler(http.server.BaseHTTPRequestHandler):
 class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    tls = False
+
+    def finish_request(self, request, client_address):
+        # The TLS handshake in the request's thread: a slow or plain-HTTP client never blocks accept().
+        if self.tls:
+            request.settimeout(30)
+            request.do_handshake()
+        super().finish_request(request, client_address)
+
+    def handle_error(self, request, client_address):
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ssl.SSLError, ConnectionError, socket.timeout)):
+            # Go's net/http logs handshake failures this way.
+            log("http: TLS handshake error from %s:%s: %s" % (client_address[0], client_address[1], exc))
+            return
+        super().handle_error(request, client_address)
+
+
+def tls_context(certs_dir):
+    """MinIO's getTLSConfig: None (plain HTTP) without public.crt + private.key; raises ValueError as MinIO fails."""
+    cert = os.path.join(certs_dir, "public.crt")
+    key = os.path.join(certs_dir, "private.key")
+    if not (os.path.isfile(cert) and os.path.isfile(key)):
+        return None
+    try:
+        from cryptography import x509  # pylint: disable=import-outside-toplevel
+        from cryptography.hazmat.primitives import serialization  # pylint: disable=import-outside-toplevel
+        from cryptography.hazmat.primitives.asymmetric import ec  # pylint: disable=import-outside-toplevel
+        with open(cert, "rb") as handle:
+            certs = x509.load_pem_x509_certificates(handle.read())
+        with open(key, "rb") as handle:
+            private = serialization.load_pem_private_key(handle.read(), password=None)
+        if isinstance(private, ec.EllipticCurvePrivateKey) and private.curve.name in ("secp384r1", "secp521r1"):
+            raise ValueError("tls: the ECDSA curve '%s' is not supported" % {"secp384r1": "P-384"}.get(
+                private.curve.name, "P-521"))
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.load_cert_chain(cert, key)
+    except (OSError, ValueError, ssl.SSLError) as exc:
+        raise ValueError(str(exc))
+    cas = os.path.join(certs_dir, "CAs")
+    if os.path.isdir(cas):
+        for name in sorted(os.listdir(cas)):
+            try:
+                with open(os.path.join(cas, name), "rb") as handle:
+                    x509.load_pem_x509_certificates(handle.read())
+            except (OSError, ValueError) as exc:
+                raise ValueError("Failed to read root CAs (%s)" % exc)
+    return context, certs
 
 
 class State:
@@ -428,14 +486,17 @@ def main(argv):
         return 2
     args = argv[1:]
     address, volumes = ":9000", []
+    certs_dir = os.path.join(os.path.expanduser("~"), ".minio", "certs")
     i = 0
     while i < len(args):
-        if args[i] in ("--address", "--console-address", "--certs-dir"):
+        if args[i] in ("--address", "--console-address", "--certs-dir", "-S"):
+            if i + 1 >= len(args):
+                sys.stderr.write("minio-standin: %s needs a value\n" % args[i])
+                return 2
             if args[i] == "--address":
                 address = args[i + 1]
-            if args[i] == "--certs-dir":
-                sys.stderr.write("minio-standin: --certs-dir (TLS) is not implemented by the stand-in\n")
-                return 2
+            if args[i] in ("--certs-dir", "-S"):
+                certs_dir = args[i + 1]
             i += 2
             continue
         if args[i].startswith("--"):
@@ -455,6 +516,14 @@ def main(argv):
     if len(user) < 3 or len(password) < 8:
         sys.stderr.write("ERROR Invalid credentials: MINIO_ROOT_USER >= 3 and MINIO_ROOT_PASSWORD >= 8 characters\n")
         return 1
+    try:
+        tls = tls_context(certs_dir)
+    except ValueError as exc:
+        if "root CAs" in str(exc):
+            sys.stderr.write("ERROR %s\n" % exc)
+        else:
+            sys.stderr.write("ERROR Unable to load the TLS configuration: %s\n" % exc)
+        return 1
     sysdir = os.path.join(volume, ".minio.sys")
     os.makedirs(sysdir, mode=0o700, exist_ok=True)
 
@@ -468,7 +537,19 @@ def main(argv):
     state.prometheus_auth = os.environ.get("MINIO_PROMETHEUS_AUTH_TYPE", "jwt")
     srv = Server(parse_address(address), Handler)
     srv.state = state
-    log("%s serving S3 + admin API on %s, volume %s (TEST STAND-IN)" % (VERSION, address, volume))
+    if tls:
+        srv.socket = tls[0].wrap_socket(srv.socket, server_side=True, do_handshake_on_connect=False)
+        srv.tls = True
+        names = []
+        try:
+            from cryptography import x509  # pylint: disable=import-outside-toplevel
+            sans = tls[1][0].extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+            names = [str(n.value) for n in sans]
+        except Exception:  # pylint: disable=broad-except
+            pass
+        log("TLS from %s (public.crt for %s)" % (certs_dir, ", ".join(names) or "no SAN"))
+    log("%s serving S3 + admin API on %s://%s, volume %s (TEST STAND-IN)" % (
+        VERSION, "https" if tls else "http", address, volume))
     try:
         srv.serve_forever()
     except KeyboardInterrupt:
