@@ -21,6 +21,9 @@ def _up_parser(sub, key_dir):
     up.add_argument("--vm-disks", type=int, default=2, help="extra virtio data disks of the VM node")
     up.add_argument("--vm-disk-size", default="2G", help="size of each VM data disk")
     up.add_argument("--vm-memory", type=int, default=1024, help="VM memory in MiB")
+    up.add_argument("--vm-package", action="append", metavar="PACKAGE",
+                    help="preinstall this Debian package in the VM node's image (repeatable; each"
+                         " set of packages is its own cached image)")
     up.add_argument("--subnet4", help="lab IPv4 subnet (default %s)" % DEFAULT_SUBNET4)
     up.add_argument("--subnet6", help="lab IPv6 subnet (default %s)" % DEFAULT_SUBNET6)
     up.add_argument("--inventory", help="write an Ansible inventory for the lab to this file")

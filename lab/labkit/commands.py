@@ -12,7 +12,7 @@ from .common import (ACNG_PORT, BRIDGE, CGROUP_PARENT, CGROUP_ROOTS, DEFAULT_SUB
 from .hostcheck import (check_host, check_root, check_subnet_free, check_vm_host, parse_subnet,
                         valid_node_name)
 from .aptproxy import proxy_pid
-from .image import build_image
+from .image import build_image, check_packages
 from .inventory import write_inventory
 from .network import allocate_indexes, bridge_exists, ensure_shared, teardown_shared
 from .nodes import lab_key, node_files, ssh_cmd, wait_ssh, write_files
@@ -44,11 +44,19 @@ def wanted_nodes(args):
                            " a letter" % name)
     if args.vm and args.vm in names:
         raise LabError("the VM node %r has the name of a container node" % args.vm)
+    if args.vm_package and not args.vm:
+        raise LabError("--vm-package needs --vm (the packages go into the VM node's image)")
+    check_packages(args.vm_package or [])
     if not valid_node_name(args.lab):
         raise LabError("invalid lab name %r" % args.lab)
     if args.servers < 0:
         raise LabError("--servers must not be negative")
     return [(n, "container") for n in names] + ([(args.vm, "vm")] if args.vm else [])
+
+
+def image_extra(kind, args):
+    """The extra packages of a node's image: --vm-package, for the VM only."""
+    return (args.vm_package or []) if kind == "vm" else []
 
 
 def check_names_free(labs, lab_name, names):
@@ -79,7 +87,7 @@ def new_node(name, kind, index, subnets, args):
             "ipv4": str(subnets[0].network_address + index),
             "ipv6": str(subnets[1].network_address + index),
             "dir": os.path.join(NODES_DIR, name),
-            "image": build_image(kind)}
+            "image": build_image(kind, image_extra(kind, args))}
     if kind == "container":
         node["bind_ro"] = [list(b) for b in args.bind_ro or []]
     else:
@@ -162,7 +170,7 @@ def cmd_up(args):
     # The slow parts run without the global lock, so other labs can start and
     # stop meanwhile: building an image (once) and waiting for the nodes' SSH.
     for kind in sorted({kind for _name, kind in wanted}):
-        build_image(kind)
+        build_image(kind, image_extra(kind, args))
     with global_lock():
         lab, subnets = check_up(args, wanted, load_labs())
         # All checks passed: from here on things change.

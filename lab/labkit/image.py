@@ -3,6 +3,7 @@
 
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -74,12 +75,26 @@ def debian_mirror():
     return "http://deb.debian.org/debian"
 
 
-def image_packages(kind):
-    return NODE_PACKAGES + (VM_EXTRA_PACKAGES if kind == "vm" else [])
+# A Debian package name (Debian Policy 5.6.1): what `--vm-package` accepts.
+PACKAGE_NAME = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
 
 
-def image_key(kind):
-    digest = hashlib.sha256(("%s|%s|%s" % (IMAGE_VERSION, SUITE, ",".join(image_packages(kind))))
+def image_packages(kind, extra=()):
+    """The image's packages: the node set, the VM's own, then the extra ones
+    (sorted, so that the same set always makes the same image)."""
+    return (NODE_PACKAGES + (VM_EXTRA_PACKAGES if kind == "vm" else [])
+            + sorted(set(extra) - set(NODE_PACKAGES) - set(VM_EXTRA_PACKAGES)))
+
+
+def check_packages(names):
+    """Refuse a name that is not a Debian package name (before anything changes)."""
+    bad = [n for n in names if not PACKAGE_NAME.match(n)]
+    if bad:
+        raise LabError("not a Debian package name: %s" % ", ".join(repr(n) for n in bad))
+
+
+def image_key(kind, extra=()):
+    digest = hashlib.sha256(("%s|%s|%s" % (IMAGE_VERSION, SUITE, ",".join(image_packages(kind, extra))))
                             .encode()).hexdigest()
     return "%s-%s-%s" % (SUITE, kind, digest[:12])
 
@@ -123,16 +138,18 @@ def customize_hooks(kind, tmp):
     return hooks
 
 
-def build_image(kind):
-    """Build (once) and return the path of the rootfs for 'container' or 'vm'."""
-    key = image_key(kind)
+def build_image(kind, extra=()):
+    """Build (once) and return the path of the rootfs for 'container' or 'vm',
+    with the extra packages preinstalled (another set is another image)."""
+    check_packages(extra)
+    key = image_key(kind, extra)
     final = os.path.join(CACHE_DIR, "images", key)
     if os.path.isdir(os.path.join(final, "rootfs")):
         return os.path.join(final, "rootfs")
     os.makedirs(os.path.dirname(final), exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=key + ".", dir=os.path.dirname(final))
     rootfs = os.path.join(tmp, "rootfs")
-    cmd = ["mmdebstrap", "--variant=minbase", "--include=" + ",".join(image_packages(kind)),
+    cmd = ["mmdebstrap", "--variant=minbase", "--include=" + ",".join(image_packages(kind, extra)),
            "--aptopt=Acquire::Retries \"3\""]
     cmd += ["--customize-hook=" + hook for hook in customize_hooks(kind, tmp)]
     cmd += [SUITE, rootfs, debian_mirror()]

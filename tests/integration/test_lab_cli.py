@@ -74,6 +74,9 @@ def host_subnet():
     (["--subnet4", "not-a-subnet"], None, "is not a valid network"),
     (["--subnet4", "8.8.8.0/24"], None, "is not a private network"),
     (["--subnet4", "10.99.0.0/28"], None, "too small"),
+    (["--vm-package", "lvm2"], None, "--vm-package needs --vm"),
+    (["--nodes", "0", "--vm", "pytestlab-vm", "--vm-package", "lvm2", "--vm-package", "Bad;name"], None,
+     "not a Debian package name: 'Bad;name'"),
     ([], "no-nspawn", "missing on this machine: systemd-nspawn"),
     ([], "non-root", "must run as root"),
 ])
