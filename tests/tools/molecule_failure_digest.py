@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Print a few lines that say why a Molecule scenario failed, from its log.
 
 A CI log is often read only from its end, where a failed scenario's own output
