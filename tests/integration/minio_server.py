@@ -9,8 +9,6 @@ from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 import contextlib
-import datetime
-import ipaddress
 import os
 import signal
 import socket
@@ -20,6 +18,7 @@ import time
 import urllib.request
 
 from ansible_collections.homelab.k3s.plugins.module_utils.minio_admin import MinioClient, url_transport
+from throwaway_pki import write_ca_and_server_cert
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RELEASE = os.path.join(ROOT, ".cache", "minio-mirror", "good", "minio.RELEASE.2025-09-07T16-13-09Z")
@@ -33,38 +32,12 @@ def _free_port(ip):
 
 
 def make_pki(directory, ip, curve=None):
-    """A CA and a server certificate for ip (SANs IP:ip, DNS:localhost); returns the file paths."""
-    from cryptography import x509  # pylint: disable=import-outside-toplevel
-    from cryptography.hazmat.primitives import hashes, serialization  # pylint: disable=import-outside-toplevel
-    from cryptography.hazmat.primitives.asymmetric import ec  # pylint: disable=import-outside-toplevel
-    from cryptography.x509.oid import NameOID  # pylint: disable=import-outside-toplevel
-    now = datetime.datetime.now(datetime.timezone.utc)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, u"test CA")])
-    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
-          .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
-          .not_valid_after(now + datetime.timedelta(days=1))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-          .sign(ca_key, hashes.SHA256()))
-    key = ec.generate_private_key(curve or ec.SECP256R1())
-    cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, u"minio")]))
-            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(ip)),
-                                                        x509.DNSName(u"localhost")]), critical=False)
-            .sign(ca_key, hashes.SHA256()))
+    """A CA and a server certificate for ip (SANs IP:ip, DNS:localhost) in MinIO's certs-dir layout;
+    returns the file paths."""
     os.makedirs(os.path.join(directory, "CAs"), exist_ok=True)
-    paths = {"ca": os.path.join(directory, "CAs", "ca.crt"), "cert": os.path.join(directory, "public.crt"),
-             "key": os.path.join(directory, "private.key")}
-    with open(paths["ca"], "wb") as handle:
-        handle.write(ca.public_bytes(serialization.Encoding.PEM))
-    with open(paths["cert"], "wb") as handle:
-        handle.write(cert.public_bytes(serialization.Encoding.PEM))
-    with open(paths["key"], "wb") as handle:
-        handle.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                       serialization.NoEncryption()))
-    os.chmod(paths["key"], 0o600)
-    return paths
+    return write_ca_and_server_cert({"ca": os.path.join(directory, "CAs", "ca.crt"),
+                                     "cert": os.path.join(directory, "public.crt"),
+                                     "key": os.path.join(directory, "private.key")}, ip, u"minio", curve)
 
 
 def start_standin(base, ip, certs_dir=None):

@@ -7,8 +7,6 @@ installs in Molecule). The server runs with integrated storage (raft) in a
 temporary directory and TLS from a throw-away CA, is initialised with real
 Shamir shares (3 shares, threshold 2) and unsealed.
 """
-import datetime
-import ipaddress
 import json
 import os
 import socket
@@ -18,6 +16,8 @@ import tarfile
 import time
 import urllib.error
 import urllib.request
+
+from throwaway_pki import write_ca_and_server_cert
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 VERSION = os.environ.get("OPENBAO_MIRROR_VERSION", "2.7.2")
@@ -49,35 +49,9 @@ def _free_port():
 
 
 def _write_tls(directory):
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    now = datetime.datetime.now(datetime.timezone.utc)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test vault CA")])
-    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
-          .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
-          .not_valid_after(now + datetime.timedelta(days=1))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-          .sign(ca_key, hashes.SHA256()))
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
-            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                                                       x509.DNSName("localhost")]), critical=False)
-            .sign(ca_key, hashes.SHA256()))
     paths = {name: os.path.join(directory, name) for name in ("ca.crt", "server.crt", "server.key")}
-    with open(paths["ca.crt"], "wb") as handle:
-        handle.write(ca.public_bytes(serialization.Encoding.PEM))
-    with open(paths["server.crt"], "wb") as handle:
-        handle.write(cert.public_bytes(serialization.Encoding.PEM))
-    with open(paths["server.key"], "wb") as handle:
-        handle.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                       serialization.NoEncryption()))
+    write_ca_and_server_cert({"ca": paths["ca.crt"], "cert": paths["server.crt"], "key": paths["server.key"]},
+                             "127.0.0.1", "127.0.0.1")
     return paths
 
 
