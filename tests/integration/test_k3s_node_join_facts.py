@@ -12,32 +12,18 @@ from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-PLAYBOOK = os.path.join(ROOT, 'tests', 'integration', 'playbooks', 'k3s_node_join_facts.yml')
-BIN = os.path.dirname(sys.executable)
+from localhost_playbook import run_localhost_playbook
 
 
 def join_facts(tmp_path, variables):
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'), ANSIBLE_NOCOLOR='1',
-               ANSIBLE_LOCAL_TEMP=str(tmp_path / 'ansible-tmp'), ANSIBLE_LOCALHOST_WARNING='0',
-               ANSIBLE_INVENTORY_UNPARSED_WARNING='0')
-    env['PATH'] = BIN + os.pathsep + env.get('PATH', '')
-    extra = tmp_path / 'vars.json'
     out = tmp_path / 'facts.json'
-    extra.write_text(json.dumps(dict(variables, out_file=str(out))))
     inventory = tmp_path / 'hosts.ini'
     inventory.write_text('[k3s_servers]\nsrv-1 ansible_host=10.0.0.11\nlocalhost\n')
-    proc = subprocess.run([os.path.join(BIN, 'ansible-playbook'), '-i', str(inventory), '--limit', 'localhost',
-                           '-c', 'local', '-e', 'ansible_python_interpreter=%s' % sys.executable,
-                           '-e', '@%s' % extra, PLAYBOOK],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    run_localhost_playbook('k3s_node_join_facts.yml', tmp_path, dict(variables, out_file=str(out)),
+                           inventory=str(inventory), limit='localhost')
     return json.loads(out.read_text())
 
 

@@ -11,31 +11,18 @@ and, through the role, in tests/integration/test_role_refusals.py.
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
-import json
-import os
-import subprocess
-import sys
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-PLAYBOOK = os.path.join(ROOT, 'tests', 'integration', 'playbooks', 'minio_render.yml')
-BIN = os.path.dirname(sys.executable)
+from localhost_playbook import run_localhost_playbook
+
 
 pytestmark = pytest.mark.slow
 
 
 def render(tmp_path, variables):
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'), ANSIBLE_NOCOLOR='1',
-               ANSIBLE_LOCAL_TEMP=str(tmp_path / 'ansible-tmp'), ANSIBLE_LOCALHOST_WARNING='0',
-               ANSIBLE_INVENTORY_UNPARSED_WARNING='0')
-    env['PATH'] = BIN + os.pathsep + env.get('PATH', '')
-    extra = tmp_path / 'vars.json'
-    extra.write_text(json.dumps(dict(variables, render_dir=str(tmp_path), minio_allow_root_filesystem=True)))
-    proc = subprocess.run([os.path.join(BIN, 'ansible-playbook'), '-i', 'localhost,', '-c', 'local',
-                           '-e', 'ansible_python_interpreter=%s' % sys.executable, '-e', '@%s' % extra, PLAYBOOK],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    run_localhost_playbook('minio_render.yml', tmp_path,
+                           dict(variables, render_dir=str(tmp_path), minio_allow_root_filesystem=True))
     return (tmp_path / 'minio.env').read_text(), (tmp_path / 'minio.service').read_text()
 
 
