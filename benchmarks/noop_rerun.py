@@ -135,10 +135,19 @@ def main():
         if not os.path.isdir(os.path.join(standin, "pylib")):
             raise SystemExit("benchmark: no K3s stand-in mirror in .cache/k3s-standin: run 'make lab-up' once")
         up += ["--bind-ro", "%s:/opt/k3s-standin/src" % os.path.join(ROOT, "tests", "standins"),
-               "--bind-ro", "%s:/opt/k3s-standin/pylib" % os.path.join(standin, "pylib")]
+               "--bind-ro", "%s:/opt/k3s-standin/pylib" % os.path.join(standin, "pylib"),
+               "--bind-ro", "/usr/bin/etcd:/opt/k3s-standin/bin/etcd"]
         # the lab's group_vars sit next to the inventory the playbook reads
         shutil.copytree(os.path.join(ROOT, "inventories", "lab", "group_vars"),
                         os.path.join(work, "group_vars"))
+        # ... but their paths relative to the inventory must point into this checkout (the mirror,
+        # the download cache) and into the benchmark's own directory (token, kubeconfig)
+        all_vars = os.path.join(work, "group_vars", "all.yml")
+        with open(all_vars, encoding="utf-8") as handle:
+            text = handle.read().replace("{{ inventory_dir }}/../../.lab", os.path.join(work, "lab"))
+            text = text.replace("{{ inventory_dir }}/../..", ROOT)
+        with open(all_vars, "w", encoding="utf-8") as handle:
+            handle.write(text)
     try:
         lab(*up, env=env)
         print("%s on %d lab nodes, forks %s; load average before: %s"

@@ -1,0 +1,141 @@
+#!/usr/bin/python
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: config_files
+short_description: Write, check and remove several configuration files in one module run
+version_added: 1.0.0
+description:
+  - Compares each file's content byte for byte and its owner, group and mode with the request, and
+    changes only what differs. One module run for all the files of a task, where
+    M(ansible.builtin.template) needs two per file on a re-run that changes nothing.
+  - A new or changed file is written to a temporary file in the destination's directory with its
+    final owner and mode, checked with O(files[].validate), and only then renamed over the
+    destination, so a failed check leaves the old file as it was.
+  - Every request is checked and compared before the first change, so a bad request (an unknown
+    owner, a missing directory, a directory where a file should be) changes nothing.
+  - Render templates on the controller with the P(ansible.builtin.template#lookup) lookup and pass
+    them as O(files[].content).
+author:
+  - homelab.k3s maintainers (@homelab-k3s)
+attributes:
+  check_mode:
+    support: full
+    description: Reports what would change and changes nothing.
+  diff_mode:
+    support: full
+    description: One diff per changed file; owner, group and mode changes are shown as comment lines.
+  idempotent:
+    support: full
+    description: A second run with the same request changes nothing.
+options:
+  files:
+    description: The files, in the order they are written.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      dest:
+        description: Absolute path of the file or directory.
+        type: path
+        required: true
+      state:
+        description:
+          - V(file) writes O(files[].content); V(directory) creates the directory (not its parents);
+            V(absent) removes a file (never a directory).
+        type: str
+        choices: [file, directory, absent]
+        default: file
+      content:
+        description: The whole content of the file (UTF-8). Required with O(files[].state=file).
+        type: str
+      owner:
+        description: Owner of the file or directory.
+        type: str
+        default: root
+      group:
+        description: Group of the file or directory.
+        type: str
+        default: root
+      mode:
+        description: Octal mode as a string, for example V('0644'). Required unless O(files[].state=absent).
+        type: str
+      validate:
+        description:
+          - Command that checks the new content before it replaces the file; V(%s) is the temporary
+            file. Run without a shell. A non-zero exit fails the task and names the file.
+        type: str
+"""
+
+EXAMPLES = r"""
+- name: Write the chrony configuration and its container drop-in
+  homelab.k3s.config_files:
+    files:
+      - dest: /etc/chrony/chrony.conf
+        content: "{{ lookup('ansible.builtin.template', 'chrony.conf.j2') }}"
+        mode: "0644"
+        validate: /usr/sbin/chronyd -p -f %s
+      - dest: /etc/systemd/system/chrony.service.d
+        state: directory
+        mode: "0755"
+      - dest: /etc/chrony/conf.d/old.conf
+        state: absent
+  notify: Restart chrony
+"""
+
+RETURN = r"""
+changed_files:
+  description: The destinations that changed (in check mode, that would change), in request order.
+  returned: always
+  type: list
+  elements: str
+  sample: [/etc/chrony/chrony.conf]
+files:
+  description:
+    - For every destination what was done, V(unchanged), V(create), V(update) (content),
+      V(attributes) (owner, group or mode only) or V(remove).
+  returned: always
+  type: dict
+  sample: {/etc/chrony/chrony.conf: update}
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.homelab.k3s.plugins.module_utils.config_files import ConfigFilesError, FileSystem, sync_files
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            files=dict(type="list", elements="dict", required=True, options=dict(
+                dest=dict(type="path", required=True),
+                state=dict(type="str", choices=["file", "directory", "absent"], default="file"),
+                content=dict(type="str"),
+                owner=dict(type="str", default="root"),
+                group=dict(type="str", default="root"),
+                mode=dict(type="str"),
+                validate=dict(type="str"),
+            )),
+        ),
+        supports_check_mode=True,
+    )
+
+    def run_validate(command):
+        return module.run_command(command)
+
+    try:
+        changed, results, diffs = sync_files(module.params["files"], FileSystem(), run_validate,
+                                             check_mode=module.check_mode)
+    except (ConfigFilesError, OSError) as exc:
+        module.fail_json(msg="config_files: %s" % exc)
+    result = dict(changed=bool(changed), changed_files=changed, files=results)
+    if module._diff:
+        result["diff"] = diffs
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,151 @@
+"""Unit tests of the config_files logic, on a temporary directory owned by the test's user."""
+import grp
+import os
+import pwd
+import stat
+
+import pytest
+
+from ansible_collections.homelab.k3s.plugins.module_utils.config_files import (
+    ConfigFilesError, FileSystem, check_requests, sync_files)
+
+OWNER = pwd.getpwuid(os.getuid()).pw_name
+GROUP = grp.getgrgid(os.getgid()).gr_name
+
+
+def never_validate(command):
+    raise AssertionError("validate ran: %s" % command)
+
+
+class RecordingValidate:
+    def __init__(self, rc=0, err=""):
+        self.rc, self.err, self.commands, self.seen = rc, err, [], []
+
+    def __call__(self, command):
+        self.commands.append(command)
+        self.seen.append(open(command.split()[-1]).read())
+        return self.rc, "", self.err
+
+
+def request(path, content="a = 1\n", mode="0644", **extra):
+    return dict(dict(dest=str(path), content=content, mode=mode, owner=OWNER, group=GROUP), **extra)
+
+
+def mode_of(path):
+    return stat.S_IMODE(os.lstat(str(path)).st_mode)
+
+
+def test_creates_then_leaves_unchanged_files_alone(tmp_path):
+    files = [request(tmp_path / "a.conf"), request(tmp_path / "b.conf", "b\n", "0600"),
+             dict(dest=str(tmp_path / "d"), state="directory", mode="0750", owner=OWNER, group=GROUP)]
+    changed, results, diffs = sync_files(files, FileSystem(), never_validate)
+    assert changed == [f["dest"] for f in files]
+    assert set(results.values()) == {"create"}
+    assert (tmp_path / "a.conf").read_text() == "a = 1\n" and mode_of(tmp_path / "b.conf") == 0o600
+    assert mode_of(tmp_path / "d") == 0o750 and os.path.isdir(str(tmp_path / "d"))
+    assert diffs[0] == dict(before_header=files[0]["dest"], after_header=files[0]["dest"], before="",
+                            after="a = 1\n")
+    assert sync_files(files, FileSystem(), never_validate) == ([], {f["dest"]: "unchanged" for f in files}, [])
+    assert not [name for name in os.listdir(str(tmp_path)) if name.endswith(".homelab-tmp")]
+
+
+def test_check_mode_reports_and_changes_nothing(tmp_path):
+    (tmp_path / "a.conf").write_text("old\n")
+    os.chmod(str(tmp_path / "a.conf"), 0o600)
+    files = [request(tmp_path / "a.conf", "new\n"), request(tmp_path / "new.conf"),
+             dict(dest=str(tmp_path / "gone.conf"), state="absent")]
+    changed, results, diffs = sync_files(files, FileSystem(), never_validate, check_mode=True)
+    assert changed == [files[0]["dest"], files[1]["dest"]]
+    assert results[files[2]["dest"]] == "unchanged"
+    assert diffs[0]["before"] == "old\n" and diffs[0]["after"] == "new\n# mode 0600 -> 0644\n"
+    assert (tmp_path / "a.conf").read_text() == "old\n" and mode_of(tmp_path / "a.conf") == 0o600
+    assert not (tmp_path / "new.conf").exists()
+
+
+def test_attribute_only_change_keeps_the_content(tmp_path):
+    path = tmp_path / "a.conf"
+    path.write_text("a = 1\n")
+    os.chmod(str(path), 0o666)
+    changed, results, diffs = sync_files([request(path)], FileSystem(), never_validate)
+    assert results == {str(path): "attributes"} and changed == [str(path)]
+    assert diffs[0]["before"] == "" and diffs[0]["after"] == "# mode 0666 -> 0644\n"
+    assert mode_of(path) == 0o644 and path.read_text() == "a = 1\n"
+
+
+def test_update_is_validated_on_the_new_content_before_it_replaces_the_file(tmp_path):
+    path = tmp_path / "a.conf"
+    path.write_text("old\n")
+    check = RecordingValidate()
+    sync_files([request(path, "new\n", validate="/usr/bin/check -f %s")], FileSystem(), check)
+    assert check.seen == ["new\n"] and check.commands[0].startswith("/usr/bin/check -f " + str(tmp_path))
+    assert path.read_text() == "new\n"
+
+
+def test_a_failed_check_keeps_the_old_file_and_names_it(tmp_path):
+    path = tmp_path / "sshd.conf"
+    path.write_text("old\n")
+    with pytest.raises(ConfigFilesError, match=r"sshd.conf: the new content failed its check \(sshd -t -f %s, "
+                                               r"exit 255\): Bad option"):
+        sync_files([request(path, "bad\n", validate="sshd -t -f %s")], FileSystem(),
+                   RecordingValidate(rc=255, err="Bad option\n"))
+    assert path.read_text() == "old\n"
+    assert os.listdir(str(tmp_path)) == ["sshd.conf"]
+
+
+def test_absent_removes_a_file_and_refuses_a_directory(tmp_path):
+    (tmp_path / "old.conf").write_text("x\n")
+    changed, results, diffs = sync_files([dict(dest=str(tmp_path / "old.conf"), state="absent")], FileSystem(),
+                                         never_validate)
+    assert changed == [str(tmp_path / "old.conf")] and diffs[0]["before"] == "x\n" and diffs[0]["after"] == ""
+    assert not (tmp_path / "old.conf").exists()
+    (tmp_path / "dir").mkdir()
+    with pytest.raises(ConfigFilesError, match="dir is a directory; state=absent removes files only"):
+        sync_files([dict(dest=str(tmp_path / "dir"), state="absent")], FileSystem(), never_validate)
+
+
+def test_a_bad_request_changes_nothing_even_after_a_good_one(tmp_path):
+    files = [request(tmp_path / "a.conf"), request(tmp_path / "missing" / "b.conf")]
+    with pytest.raises(ConfigFilesError, match="b.conf: its directory .*missing does not exist"):
+        sync_files(files, FileSystem(), never_validate)
+    assert not (tmp_path / "a.conf").exists()
+
+
+def test_a_directory_where_a_file_should_be_is_refused(tmp_path):
+    (tmp_path / "a.conf").mkdir()
+    with pytest.raises(ConfigFilesError, match="a.conf is a directory, not a file; remove it first"):
+        sync_files([request(tmp_path / "a.conf")], FileSystem(), never_validate)
+
+
+def test_unknown_owner_and_group_are_named(tmp_path):
+    with pytest.raises(ConfigFilesError, match="owner 'no-such-user-x' does not exist on this node"):
+        sync_files([request(tmp_path / "a", owner="no-such-user-x")], FileSystem(), never_validate)
+    with pytest.raises(ConfigFilesError, match="group 'no-such-group-x' does not exist on this node"):
+        sync_files([request(tmp_path / "a", group="no-such-group-x")], FileSystem(), never_validate)
+
+
+@pytest.mark.parametrize("files, message", [
+    ([dict(dest="relative.conf", content="", mode="0644")], r"files\[0\]\.dest must be an absolute path"),
+    ([dict(dest="/a", content="", mode="0644"), dict(dest="/b/../a", content="", mode="0644")],
+     r"files\[1\] \(/b/../a\): the same dest is listed twice"),
+    ([dict(dest="/a", state="link", mode="0644")], r"files\[0\] \(/a\)\.state must be one of file, directory, absent"),
+    ([dict(dest="/a", mode="0644")], r"files\[0\] \(/a\): state=file needs content"),
+    ([dict(dest="/a", state="absent", content="x")], r"content is only for state=file, not state=absent"),
+    ([dict(dest="/a", state="directory", mode="0755", validate="x %s")], r"validate is only for state=file"),
+    ([dict(dest="/a", content="x", mode="0644", validate="sshd -t")], r"\.validate must contain %s"),
+    ([dict(dest="/a", content="x")], r"files\[0\] \(/a\)\.mode is required for state=file"),
+    ([dict(dest="/a", content="x", mode="rw-r--r--")], r"\.mode must be an octal string such as '0644'"),
+    ([dict(dest="/a", content="x", mode="17777")], r"\.mode '17777' is not a file mode"),
+], ids=["relative", "twice", "state", "no-content", "absent-content", "dir-validate", "validate-no-file",
+        "no-mode", "symbolic-mode", "mode-too-big"])
+def test_refused_requests_name_the_field(files, message):
+    with pytest.raises(ConfigFilesError, match=message):
+        check_requests(files)
+
+
+def test_a_file_may_go_into_a_directory_an_earlier_request_creates(tmp_path):
+    files = [dict(dest=str(tmp_path / "d"), state="directory", mode="0755", owner=OWNER, group=GROUP),
+             request(tmp_path / "d" / "a.conf")]
+    changed, _, _ = sync_files(files, FileSystem(), never_validate, check_mode=True)
+    assert changed == [files[0]["dest"], files[1]["dest"]] and not (tmp_path / "d").exists()
+    sync_files(files, FileSystem(), never_validate)
+    assert (tmp_path / "d" / "a.conf").read_text() == "a = 1\n"
