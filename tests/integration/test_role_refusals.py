@@ -172,7 +172,9 @@ def test_firewall_ruleset_preview_puts_each_address_in_its_family(tmp_path):
     proc = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
     out = proc.stdout
     assert proc.returncode == 0, out[-4000:] + proc.stderr[-2000:]
-    ruleset = out.split('TASK [homelab.k3s.firewall : Write the homelab nftables table and the unit that loads it at boot]', 1)[1].split('TASK [', 1)[0]
+    task = out.split('TASK [homelab.k3s.firewall : Write the homelab nftables table and the unit that loads it at boot]', 1)[1]
+    # the task's diff of the ruleset file (the unit's diff follows it)
+    ruleset = task.split('TASK [', 1)[0].split('+++ after: %s\n' % (tmp_path / 'homelab.nft'), 1)[1].split('--- before:', 1)[0]
     added = '\n'.join(line[1:] for line in ruleset.splitlines() if line.startswith('+'))
     assert re.search(r'set admin_v4 \{[^}]*elements = \{ 10\.213\.0\.0/24 \}', added), added
     assert re.search(r'set admin_v6 \{[^}]*elements = \{ fd42:6b33:2e00::/64 \}', added), added

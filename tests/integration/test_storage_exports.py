@@ -151,7 +151,9 @@ def test_firewall_opens_the_export_ports_to_the_client_lists_only(tmp_path, grou
                           check=False)
     out = proc.stdout
     assert proc.returncode == 0, out[-4000:] + proc.stderr[-2000:]
-    ruleset = out.split('TASK [homelab.k3s.firewall : Write the homelab nftables table and the unit that loads it at boot]', 1)[1].split('TASK [', 1)[0]
+    task = out.split('TASK [homelab.k3s.firewall : Write the homelab nftables table and the unit that loads it at boot]', 1)[1]
+    # the task's diff of the ruleset file (the unit's diff follows it)
+    ruleset = task.split('TASK [', 1)[0].split('+++ after: %s\n' % (tmp_path / 'homelab.nft'), 1)[1].split('--- before:', 1)[0]
     added = '\n'.join(line[1:] for line in ruleset.splitlines() if line.startswith('+'))
     for rule in present:
         assert rule in added, added
