@@ -165,10 +165,12 @@ def _attribute_changes(request, st, uid, gid):
     return changes
 
 
-def plan_file(request, fs, new_directories=()):
+def plan_file(request, fs, new_directories=(), check_mode=False):
     """What one request would change: a dict with ``action`` and, for --diff, ``before``/``after``.
 
-    ``new_directories`` are the directories that earlier requests of the same run create.
+    ``new_directories`` are the directories that earlier requests of the same run create. In check
+    mode a missing directory is not an error (as with ``ansible.builtin.template``): on a fresh node
+    it usually comes with a package the same run would install; the file is reported as created.
 
     ``action`` is one of ``unchanged``, ``create``, ``update`` (content), ``attributes``
     (owner/group/mode only), ``remove``.
@@ -187,7 +189,7 @@ def plan_file(request, fs, new_directories=()):
     plan.update(uid=uid, gid=gid)
     if kind == "absent":
         parent = os.path.dirname(os.path.normpath(dest))
-        if fs.lstat(parent) is None and parent not in new_directories:
+        if fs.lstat(parent) is None and parent not in new_directories and not check_mode:
             raise ConfigFilesError("%s: its directory %s does not exist" % (dest, parent))
         plan.update(action="create", before="", after=_text(request["content"].encode("utf-8"))
                     if request["state"] == "file" else "(directory)\n")
@@ -251,7 +253,7 @@ def sync_files(files, fs, run_validate, check_mode=False):
     requests = check_requests(files)
     plans, new_directories = [], set()
     for request in requests:
-        plans.append(plan_file(request, fs, new_directories))
+        plans.append(plan_file(request, fs, new_directories, check_mode))
         if request["state"] == "directory" and plans[-1]["action"] == "create":
             new_directories.add(os.path.normpath(request["dest"]))
     changed, results, diffs = [], {}, []

@@ -157,3 +157,12 @@ def test_numeric_owner_and_group_are_ids(tmp_path):
     sync_files(files, FileSystem(), never_validate)
     assert (os.lstat(str(path)).st_uid, os.lstat(str(path)).st_gid) == (os.getuid(), os.getgid())
     assert sync_files(files, FileSystem(), never_validate)[0] == []
+
+
+def test_check_mode_shows_a_file_whose_directory_a_package_would_create(tmp_path):
+    files = [request(tmp_path / "etc" / "chrony" / "chrony.conf", "pool x\n")]
+    changed, results, diffs = sync_files(files, FileSystem(), never_validate, check_mode=True)
+    assert changed == [files[0]["dest"]] and results[files[0]["dest"]] == "create"
+    assert diffs[0]["before"] == "" and diffs[0]["after"] == "pool x\n"
+    with pytest.raises(ConfigFilesError, match="its directory .*chrony does not exist"):
+        sync_files(files, FileSystem(), never_validate)
