@@ -87,12 +87,16 @@ class FileSystem(object):
             return handle.read()
 
     def uid(self, owner):
+        if owner.isdigit():
+            return int(owner)
         try:
             return pwd.getpwnam(owner).pw_uid
         except KeyError:
             raise ConfigFilesError("owner %r does not exist on this node" % owner)
 
     def gid(self, group):
+        if group.isdigit():
+            return int(group)
         try:
             return grp.getgrnam(group).gr_gid
         except KeyError:

@@ -54,11 +54,11 @@ options:
         description: The whole content of the file (UTF-8). Required with O(files[].state=file).
         type: str
       owner:
-        description: Owner of the file or directory.
+        description: Owner of the file or directory, a user name or a numeric uid.
         type: str
         default: root
       group:
-        description: Group of the file or directory.
+        description: Group of the file or directory, a group name or a numeric gid.
         type: str
         default: root
       mode:

@@ -149,3 +149,11 @@ def test_a_file_may_go_into_a_directory_an_earlier_request_creates(tmp_path):
     assert changed == [files[0]["dest"], files[1]["dest"]] and not (tmp_path / "d").exists()
     sync_files(files, FileSystem(), never_validate)
     assert (tmp_path / "d" / "a.conf").read_text() == "a = 1\n"
+
+
+def test_numeric_owner_and_group_are_ids(tmp_path):
+    path = tmp_path / "a.conf"
+    files = [request(path, owner=str(os.getuid()), group=str(os.getgid()))]
+    sync_files(files, FileSystem(), never_validate)
+    assert (os.lstat(str(path)).st_uid, os.lstat(str(path)).st_gid) == (os.getuid(), os.getgid())
+    assert sync_files(files, FileSystem(), never_validate)[0] == []
