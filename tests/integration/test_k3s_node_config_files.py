@@ -1,0 +1,52 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The k3s_node role requests the right files in its two config_files tasks (tasks/config.yml).
+
+One task holds every file K3s is restarted for (directories, kubelet configuration, config.yaml,
+registries.yaml or its removal, the unit); the other logind's directory and drop-in, or only the
+drop-in's removal when graceful shutdown is off. Run in check mode on localhost: nothing is
+written, and which action each file gets depends on this machine, so the tests look at the
+requested destinations and at the actions that are possible for each state.
+"""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import json
+
+from localhost_playbook import run_localhost_playbook
+
+DROPIN = '/etc/systemd/logind.conf.d/zz-homelab-k3s-inhibit-delay.conf'
+REGISTRIES = '/etc/rancher/k3s/registries.yaml'
+WRITE_ACTIONS = ('create', 'update', 'attributes', 'unchanged')
+ABSENT_ACTIONS = ('remove', 'unchanged')
+
+
+def requested(tmp_path, variables):
+    out = tmp_path / 'files.json'
+    inventory = tmp_path / 'hosts.ini'
+    inventory.write_text('[k3s_servers]\nlocalhost\n')
+    plan = {'node_ips': {'localhost': '10.0.0.11'}}
+    run_localhost_playbook('k3s_node_config_files.yml', tmp_path,
+                           dict({'k3s_node_network_plan': plan}, out_file=str(out), **variables),
+                           inventory=str(inventory))
+    return json.loads(out.read_text())
+
+
+def test_defaults_request_the_k3s_files_the_unit_and_the_logind_dropin(tmp_path):
+    files = requested(tmp_path, {})
+    assert list(files['k3s']) == ['/etc/rancher', '/etc/rancher/k3s', '/etc/rancher/k3s/kubelet.config',
+                                  '/etc/rancher/k3s/config.yaml', '/etc/systemd/system/k3s.service', REGISTRIES]
+    assert files['unit'] == '/etc/systemd/system/k3s.service'
+    assert files['k3s'][REGISTRIES] in ABSENT_ACTIONS
+    assert all(files['k3s'][dest] in WRITE_ACTIONS for dest in list(files['k3s'])[:-1])
+    assert list(files['logind']) == ['/etc/systemd/logind.conf.d', DROPIN]
+    assert files['logind'][DROPIN] in WRITE_ACTIONS
+
+
+def test_registries_are_written_and_graceful_shutdown_off_removes_the_dropin(tmp_path):
+    files = requested(tmp_path, {'k3s_node_registries': {'mirrors': {'docker.io': {'endpoint': ['https://mirror.test']}}},
+                                 'k3s_node_shutdown_grace_period': ''})
+    assert files['k3s'][REGISTRIES] in WRITE_ACTIONS
+    assert list(files['logind']) == [DROPIN]
+    assert files['logind'][DROPIN] in ABSENT_ACTIONS
