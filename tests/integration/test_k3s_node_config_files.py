@@ -1,10 +1,10 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The k3s_node role requests the right files in its two config_files tasks (tasks/config.yml).
+"""The k3s_node role requests the right files in its config_files tasks (tasks/config.yml).
 
-One task holds every file K3s is restarted for (directories, kubelet configuration, config.yaml,
-registries.yaml or its removal, the unit); the other logind's directory and drop-in, or only the
-drop-in's removal when graceful shutdown is off. Run in check mode on localhost: nothing is
+Two tasks hold every file K3s is restarted for (directories, kubelet configuration and unit, shown
+with --diff; config.yaml and registries.yaml or its removal, with no_log); a third logind's
+directory and drop-in, or only the drop-in's removal when graceful shutdown is off. Run in check mode on localhost: nothing is
 written, and which action each file gets depends on this machine, so the tests look at the
 requested destinations and at the actions that are possible for each state.
 """
@@ -36,7 +36,7 @@ def requested(tmp_path, variables):
 def test_defaults_request_the_k3s_files_the_unit_and_the_logind_dropin(tmp_path):
     files = requested(tmp_path, {})
     assert list(files['k3s']) == ['/etc/rancher', '/etc/rancher/k3s', '/etc/rancher/k3s/kubelet.config',
-                                  '/etc/rancher/k3s/config.yaml', '/etc/systemd/system/k3s.service', REGISTRIES]
+                                  '/etc/systemd/system/k3s.service', '/etc/rancher/k3s/config.yaml', REGISTRIES]
     assert files['unit'] == '/etc/systemd/system/k3s.service'
     assert files['k3s'][REGISTRIES] in ABSENT_ACTIONS
     assert all(files['k3s'][dest] in WRITE_ACTIONS for dest in list(files['k3s'])[:-1])
