@@ -18,7 +18,7 @@ description:
     destination, so a failed check leaves the old file as it was.
   - Every request is checked and compared before the first change, so a bad request (an unknown
     owner, a missing directory, a directory where a file should be) changes nothing. In check mode a
-    missing directory is not an error (it may come with a package the same run installs): the file is
+    missing directory is not an error (it may come with a package the same run installs); the file is
     reported as created, as M(ansible.builtin.template) does.
   - Render templates on the controller with the P(ansible.builtin.template#lookup) lookup and pass
     them as O(files[].content).

@@ -35,7 +35,7 @@ def test_config_files_matches_the_template_module_and_is_idempotent(tmp_path):
     assert stat.S_IMODE(os.stat(str(files / 'conf.d')).st_mode) == 0o750
     assert (files / 'by-template.conf').read_text().endswith('\n\n# a blank line above and the trailing newline below count\n')
 
-    second, _ = run(tmp_path)
+    second = run(tmp_path)[0]
     assert second['write']['changed'] is False and second['write']['changed_files'] == []
 
 

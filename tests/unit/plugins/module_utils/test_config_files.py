@@ -145,7 +145,7 @@ def test_refused_requests_name_the_field(files, message):
 def test_a_file_may_go_into_a_directory_an_earlier_request_creates(tmp_path):
     files = [dict(dest=str(tmp_path / "d"), state="directory", mode="0755", owner=OWNER, group=GROUP),
              request(tmp_path / "d" / "a.conf")]
-    changed, _, _ = sync_files(files, FileSystem(), never_validate, check_mode=True)
+    changed = sync_files(files, FileSystem(), never_validate, check_mode=True)[0]
     assert changed == [files[0]["dest"], files[1]["dest"]] and not (tmp_path / "d").exists()
     sync_files(files, FileSystem(), never_validate)
     assert (tmp_path / "d" / "a.conf").read_text() == "a = 1\n"
