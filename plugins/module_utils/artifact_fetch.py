@@ -190,6 +190,21 @@ def file_record(path, **extra):
     return extra
 
 
+class HashingWriter(object):
+    """A binary file wrapper that hashes what is written through it."""
+
+    def __init__(self, handle):
+        self.handle = handle
+        self.digest = hashlib.sha256()
+
+    def write(self, data):
+        self.digest.update(data)
+        return self.handle.write(data)
+
+    def hexdigest(self):
+        return self.digest.hexdigest()
+
+
 class Fetcher(object):
     """Make ``artifact.binary`` exist in the cache, verified; see ``run``."""
 
@@ -268,11 +283,12 @@ class Fetcher(object):
         """Write ``binary`` from the verified download unless its marker says it is current."""
         a = self.artifact
         if a.kind == 'raw':
-            return
+            return expected
         marker_path = a.binary + MARKER_SUFFIX
         marker = read_marker(marker_path)
-        if marker and marker.get('source_sha256') == expected and same_file(marker, a.binary):
-            return
+        if (marker and marker.get('source_sha256') == expected and SHA256.match(str(marker.get('sha256')))
+                and same_file(marker, a.binary)):
+            return marker['sha256']
         parent = os.path.dirname(a.binary)
         unpack_dir = os.path.join(a.dir, 'unpacked')
         if not os.path.isdir(unpack_dir):
@@ -282,14 +298,16 @@ class Fetcher(object):
         remove(marker_path)
         fd, tmp = tempfile.mkstemp(prefix='.unpack-', dir=parent)
         try:
-            with os.fdopen(fd, 'wb') as out:
+            with os.fdopen(fd, 'wb') as handle:
+                out = HashingWriter(handle)
                 self.extract(out)
             os.chmod(tmp, 0o755)
             os.rename(tmp, a.binary)
         finally:
             remove(tmp)
-        write_marker(marker_path, file_record(a.binary, source_sha256=expected))
+        write_marker(marker_path, file_record(a.binary, source_sha256=expected, sha256=out.hexdigest()))
         self.actions.append('unpacked %s' % a.binary)
+        return out.hexdigest()
 
     def extract(self, out):
         a = self.artifact
@@ -338,7 +356,7 @@ class Fetcher(object):
 
     # --- entry point -------------------------------------------------------
     def run(self):
-        """Returns a dict: sha256, sha256_from, path, download, source, changed, actions."""
+        """Returns a dict: sha256, sha256_from, path, path_sha256, download, source, kind, changed, actions."""
         a = self.artifact
         if not a.pinned and not a.sums_url:
             raise ArtifactError('%s (%s): no pinned sha256 in artifact_sha256 and no artifact_checksums_url; an '
@@ -352,8 +370,9 @@ class Fetcher(object):
         with self.lock(os.path.join(a.dir, LOCK_FILE)):
             expected = self.expected_sha256()
             self.verify_download(expected)
-            self.unpack(expected)
-        return dict(sha256=expected, sha256_from=a.expected_from, path=a.binary, download=a.download,
+            path_sha256 = self.unpack(expected)
+        return dict(sha256=expected, sha256_from=a.expected_from, path=a.binary, path_sha256=path_sha256,
+                    download=a.download,
                     source=a.source, kind=a.kind, changed=bool(self.actions), actions=list(self.actions))
 
 

@@ -139,6 +139,10 @@ path:
   returned: success
   type: str
   sample: /home/me/.cache/homelab.k3s/artifacts/restic/0.17.3/amd64/unpacked/restic
+path_sha256:
+  description: The sha256 of RV(path) (equal to RV(sha256) for V(raw); recorded when unpacking).
+  returned: success
+  type: str
 download:
   description: The release file in the cache.
   returned: success

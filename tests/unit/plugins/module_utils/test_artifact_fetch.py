@@ -246,7 +246,7 @@ def test_each_format_yields_the_program(tmp_path, file_name, data, member, unpac
     result = fetch(artifact(tmp_path, url=url, sha256=sha(data), archive_member=member), FakeServer({url: data}))
     expected = cache(tmp_path, file_name) if unpacked is None else cache(tmp_path, 'unpacked', unpacked)
     assert result['path'] == str(expected) and expected.read_bytes() == PROGRAM
-    assert result['sha256'] == sha(data) and result['changed']
+    assert result['sha256'] == sha(data) and result['changed'] and result['path_sha256'] == sha(PROGRAM)
     if unpacked is not None:
         assert oct(expected.stat().st_mode & 0o777) == '0o755'
         marker = json.loads(cache(tmp_path, 'unpacked', unpacked + '.verified').read_text())
@@ -285,6 +285,7 @@ def test_a_second_run_downloads_and_hashes_nothing(tmp_path, monkeypatch):
     second = fetch(artifact(tmp_path, url=url, sha256=sha(data)), server)
     assert second['changed'] is False and second['actions'] == [] and server.requests == [url]
     assert second['path'] == first['path'] and second['sha256'] == first['sha256']
+    assert second['path_sha256'] == first['path_sha256'] == sha(PROGRAM)
 
 
 def test_a_cached_file_changed_since_verification_is_hashed_again_and_refused(tmp_path):
