@@ -11,7 +11,7 @@ The cache layout is the one of roles/artifact/vars/main.yml::
         <file>.verified         marker: sha256, size and mtime_ns of a verified download
         <sums file>             the release checksum file, when no sha256 is pinned
         unpacked/<member>       the program taken out of an archive / decompressed file
-        unpacked/<member>.verified  marker: sha256 of its source download, size, mtime_ns
+        unpacked/<member>.verified  marker: its sha256, the sha256 of its download, size, mtime_ns
         .lock                   fcntl lock held while checking, downloading and unpacking
 
 All work on one cache directory happens under an exclusive ``flock`` on
@@ -215,6 +215,7 @@ class Fetcher(object):
         self.clock = clock
         self.lock = lock
         self.actions = []
+        self.changed = False  # a download or a new unpacked file; a (re-)verification is not a change
 
     # --- downloads -------------------------------------------------------
     def fetch_url(self, url, dest):
@@ -243,6 +244,7 @@ class Fetcher(object):
         finally:
             remove(tmp)
         self.actions.append('downloaded %s' % url)
+        self.changed = True
 
     def expected_sha256(self):
         a = self.artifact
@@ -290,9 +292,6 @@ class Fetcher(object):
                 and same_file(marker, a.binary)):
             return marker['sha256']
         parent = os.path.dirname(a.binary)
-        unpack_dir = os.path.join(a.dir, 'unpacked')
-        if not os.path.isdir(unpack_dir):
-            os.makedirs(unpack_dir, 0o755)
         if not os.path.isdir(parent):
             os.makedirs(parent, 0o755)
         remove(marker_path)
@@ -301,12 +300,17 @@ class Fetcher(object):
             with os.fdopen(fd, 'wb') as handle:
                 out = HashingWriter(handle)
                 self.extract(out)
-            os.chmod(tmp, 0o755)
-            os.rename(tmp, a.binary)
+            if os.path.isfile(a.binary) and sha256_file(a.binary) == out.hexdigest():
+                os.chmod(a.binary, 0o755)  # the same program (only touched): kept, not a change
+                self.actions.append('checked %s' % a.binary)
+            else:
+                os.chmod(tmp, 0o755)
+                os.rename(tmp, a.binary)
+                self.actions.append('unpacked %s' % a.binary)
+                self.changed = True
         finally:
             remove(tmp)
         write_marker(marker_path, file_record(a.binary, source_sha256=expected, sha256=out.hexdigest()))
-        self.actions.append('unpacked %s' % a.binary)
         return out.hexdigest()
 
     def extract(self, out):
@@ -373,7 +377,7 @@ class Fetcher(object):
             path_sha256 = self.unpack(expected)
         return dict(sha256=expected, sha256_from=a.expected_from, path=a.binary, path_sha256=path_sha256,
                     download=a.download,
-                    source=a.source, kind=a.kind, changed=bool(self.actions), actions=list(self.actions))
+                    source=a.source, kind=a.kind, changed=self.changed, actions=list(self.actions))
 
 
 def normalise_member(name):

@@ -159,13 +159,16 @@ kind:
   type: str
   sample: bz2
 actions:
-  description: What was done to the cache in this run (downloaded, verified, unpacked); empty when all was current.
+  description: What was done to the cache in this run (downloaded, verified, unpacked, checked); empty when all was current.
   returned: success
   type: list
   elements: str
   sample: ["downloaded https://example.org/restic_0.17.3_linux_amd64.bz2", "verified /cache/restic_0.17.3_linux_amd64.bz2"]
 changed:
-  description: Whether the cache was filled (downloaded or unpacked) in this run; never on a run with all current.
+  description:
+    - Whether a file was downloaded or a different program unpacked in this run. Verifying a cached file again
+      (a missing marker, for example in a cache filled by an older release of the role) is not a change.
+      Never true on a run that finds everything current.
   returned: always
   type: bool
 '''

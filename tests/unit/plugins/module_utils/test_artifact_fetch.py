@@ -307,12 +307,12 @@ def test_a_marker_for_another_sha256_means_hashing_again(tmp_path):
         fetch(artifact(tmp_path, sha256=64 * 'd'), FakeServer({url: PROGRAM}))
 
 
-def test_a_damaged_marker_means_hashing_again(tmp_path):
+def test_a_damaged_marker_means_hashing_again_which_is_no_change(tmp_path):
     url = 'https://example.invalid/v1.0.0/hello-amd64'
     fetch(artifact(tmp_path, sha256=sha(PROGRAM)), FakeServer({url: PROGRAM}))
     cache(tmp_path, 'hello-amd64.verified').write_text('{not json')
     result = fetch(artifact(tmp_path, sha256=sha(PROGRAM)), FakeServer({url: PROGRAM}))
-    assert result['actions'] == ['verified ' + result['download']]
+    assert result['actions'] == ['verified ' + result['download']] and result['changed'] is False
     assert json.loads(cache(tmp_path, 'hello-amd64.verified').read_text())['sha256'] == sha(PROGRAM)
 
 
@@ -324,6 +324,19 @@ def test_a_changed_unpacked_file_is_unpacked_again(tmp_path):
     result = fetch(artifact(tmp_path, url=url, sha256=sha(data)), FakeServer({url: data}))
     assert result['actions'] == ['unpacked ' + result['path']]
     assert cache(tmp_path, 'unpacked', 'hello').read_bytes() == PROGRAM
+
+
+def test_a_cache_filled_by_someone_else_is_verified_without_a_change(tmp_path):
+    url = 'https://example.invalid/hello.gz'
+    data = gzip.compress(PROGRAM)
+    fetch(artifact(tmp_path, url=url, sha256=sha(data)), FakeServer({url: data}))
+    for marker in (cache(tmp_path, 'hello.gz.verified'), cache(tmp_path, 'unpacked', 'hello.verified')):
+        marker.unlink()  # as the task-based role left its cache
+    os.utime(str(cache(tmp_path, 'unpacked', 'hello')))  # and rewrote the same program
+    result = fetch(artifact(tmp_path, url=url, sha256=sha(data)), FakeServer({url: data}))
+    assert result['changed'] is False
+    assert result['actions'] == ['verified ' + result['download'], 'checked ' + result['path']]
+    assert cache(tmp_path, 'unpacked', 'hello.verified').exists()
 
 
 def test_the_checksum_file_is_downloaded_once(tmp_path):
