@@ -24,7 +24,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.homelab.k3s.plugins.module_utils.artifact_fetch import (
     FORMATS, Artifact, ArtifactError, Fetcher)
-from ansible_collections.homelab.k3s.plugins.module_utils.artifact_place import PlaceError, diff, plan
+from ansible_collections.homelab.k3s.plugins.module_utils.artifact_place import PlaceError, diff, parse_mode, plan
 
 NODE_MODULE = "homelab.k3s.artifact_place"
 
@@ -59,6 +59,7 @@ class ActionModule(ActionBase):
         place = dict(name=args["name"], path=path, link=args["link"], mode=args["mode"], owner=args["owner"],
                      group=args["group"])
         try:
+            parse_mode(args["mode"])  # refused before the node or the cache is touched
             seen = self._execute_module(module_name=NODE_MODULE, module_args=dict(place, inspect=True),
                                         task_vars=task_vars)
             if seen.get("failed"):

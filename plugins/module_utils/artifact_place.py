@@ -103,9 +103,12 @@ def plan(state, path, sha256, mode, owner, group):
 def diff(state, path, link, sha256, mode, owner, group):
     """An Ansible diff (before/after text) of the file and the link."""
     def text(file_info, target):
-        lines = ['%s: %s' % (path, 'absent' if not file_info else
-                             'sha256 %s, mode %s, %s:%s' % (file_info.get('sha256', '(not a file)'), file_info['mode'],
-                                                           file_info['owner'], file_info['group']))]
+        if file_info:
+            shown = 'sha256 %s, mode %s, %s:%s' % (file_info.get('sha256', '(not a file)'), file_info['mode'],
+                                                   file_info['owner'], file_info['group'])
+        else:
+            shown = 'absent'
+        lines = ['%s: %s' % (path, shown)]
         lines.append('%s -> %s' % (link, target or 'absent'))
         return '\n'.join(lines) + '\n'
     after = dict(sha256=sha256, mode='%04o' % parse_mode(mode), owner=owner, group=group)

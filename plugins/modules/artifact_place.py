@@ -137,7 +137,7 @@ def main():
             result['diff'] = diff(state, p['path'], p['link'], *wanted[1:])
         if changes and not module.check_mode:
             result['changes'] = apply(p['name'], p['path'], p['link'], *wanted[1:], src=p['src'],
-                                      move=lambda src, dest: module.atomic_move(src, dest))
+                                      move=module.atomic_move)
     except (PlaceError, OSError) as err:
         module.fail_json(msg=str(err))
     module.exit_json(**result)

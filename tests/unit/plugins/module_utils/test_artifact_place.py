@@ -115,8 +115,8 @@ def test_the_diff_shows_file_and_link_before_and_after(node):
     state = inspect('hello', node.path, node.link)
     shown = diff(state, node.path, node.link, SHA, '755', 'root', 'root')
     assert shown['before'] == '%s: absent\n%s -> absent\n' % (node.path, node.link)
-    assert shown['after'] == '%s: sha256 %s, mode 0755, root:root\n%s -> %s\n' % (node.path, SHA, node.link,
-                                                                                 node.path)
+    after = '%s: sha256 %s, mode 0755, root:root\n%s -> %s\n' % (node.path, SHA, node.link, node.path)
+    assert shown['after'] == after
 
 
 @pytest.mark.parametrize('mode, value', [('0755', 0o755), ('755', 0o755), ('0640', 0o640), ('4755', 0o4755)])
