@@ -60,6 +60,9 @@ class ActionModule(ActionBase):
                      group=args["group"])
         try:
             parse_mode(args["mode"])  # refused before the node or the cache is touched
+        except PlaceError as err:
+            raise AnsibleActionFail("artifact %s %s: %s" % (args["name"], args["version"], err))
+        try:
             seen = self._execute_module(module_name=NODE_MODULE, module_args=dict(place, inspect=True),
                                         task_vars=task_vars)
             if seen.get("failed"):

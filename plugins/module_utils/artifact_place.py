@@ -163,6 +163,8 @@ def apply(name, path, link, sha256, mode, owner, group, src=None, move=os.rename
     elif 'attributes' in changes:
         _set_attributes(path, file_mode, uid, gid)
     if 'link' in changes:
+        if not os.path.isdir(os.path.dirname(link)):
+            os.makedirs(os.path.dirname(link), DIR_MODE)
         temporary = '%s.homelab-k3s-%d' % (link, os.getpid())
         if os.path.lexists(temporary):
             os.remove(temporary)

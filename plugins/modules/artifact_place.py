@@ -19,7 +19,7 @@ description:
   - Otherwise makes the directory of O(path) exist (root:root, 0755), places O(src) (a copy already on the node,
     checked against O(sha256)) at O(path) with an atomic move when the file there is missing or has another
     sha256, sets O(owner), O(group) and O(mode), and points O(link) at O(path) by renaming a new symlink over
-    the old one (atomic).
+    the old one (atomic); a missing parent directory of O(link) is created (0755).
 author:
   - homelab.k3s maintainers (@homelab-k3s)
 attributes:

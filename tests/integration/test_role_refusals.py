@@ -260,3 +260,14 @@ def test_csi_drivers_refusals(tmp_path, variables, messages):
     out = run_refusal(tmp_path, 'csi_drivers', variables)
     for message in messages:
         assert message in out, out
+
+
+def test_artifact_refuses_a_symbolic_mode_before_any_change(tmp_path):
+    out = run_refusal(tmp_path, 'artifact', dict(ARTIFACT, artifact_mode='u=rwx,go=rx',
+                                                 artifact_link=str(tmp_path / 'hello'),
+                                                 artifact_cache_dir=str(tmp_path / 'cache'),
+                                                 artifact_install_dir=str(tmp_path / 'bin')))
+    assert ("artifact hello 1.0.0: mode 'u=rwx,go=rx' is not an octal mode such as 0755 (symbolic modes are not "
+            "supported).") in out, out
+    assert not (tmp_path / 'cache').exists() and not (tmp_path / 'bin').exists()
+    assert not os.path.lexists(str(tmp_path / 'hello'))

@@ -132,3 +132,9 @@ def test_a_symbolic_mode_is_refused():
 def test_an_unknown_owner_is_refused(node):
     with pytest.raises(PlaceError, match='owner no-such-user-here does not exist on this node'):
         apply('hello', node.path, node.link, SHA, '0755', 'no-such-user-here', 'root', src=node.src())
+
+
+def test_a_missing_link_directory_is_created(node, tmp_path):
+    link = str(tmp_path / 'agent' / 'images' / 'hello.tar')
+    assert apply('hello', node.path, link, SHA, '0644', 'root', 'root', src=node.src()) == ['directory', 'file', 'link']
+    assert os.readlink(link) == node.path and oct(os.stat(str(tmp_path / 'agent')).st_mode & 0o777) == '0o755'
