@@ -7,7 +7,9 @@ role's files grouped by the handler they notify cost one run here. What stays th
 is compared byte for byte, owner, group and mode are set when they differ, a new file is written to
 a temporary file in the destination's directory, checked with ``validate`` and only then renamed
 over the destination (a failed check leaves the old file untouched), and check mode and ``--diff``
-report what would change.
+report what would change. A symbolic link (``state=link``) is made as ``ansible.builtin.file``
+``state=link force=true`` makes it: it replaces a file or another link in its place, but only when
+its target exists, and it is renamed into place (never a moment without the path).
 
 The file system is reached through a ``FileSystem`` object, so the logic is tested without root.
 """
@@ -16,13 +18,15 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import binascii
+import errno
 import grp
 import os
 import pwd
 import stat
 import tempfile
 
-STATES = ("file", "directory", "absent")
+STATES = ("file", "directory", "link", "absent")
 MAX_DIFF_BYTES = 100000
 
 
@@ -56,10 +60,19 @@ def check_requests(files):
             raise ConfigFilesError("%s: content is only for state=file, not state=%s" % (where, state))
         if request.get("validate") and state != "file":
             raise ConfigFilesError("%s: validate is only for state=file" % where)
+        src = request.get("src")
+        if state == "link" and not src:
+            raise ConfigFilesError("%s: state=link needs src (the link target)" % where)
+        if state != "link" and src is not None:
+            raise ConfigFilesError("%s: src is only for state=link, not state=%s" % (where, state))
+        if src and not os.path.isabs(src):
+            raise ConfigFilesError("%s.src must be an absolute path, got %r" % (where, src))
+        if state == "link" and request.get("mode") is not None:
+            raise ConfigFilesError("%s: mode is not for state=link (a link has no mode of its own)" % where)
         if request.get("validate") and "%s" not in request["validate"]:
             raise ConfigFilesError("%s.validate must contain %%s (the file to check), got %r" % (where, request["validate"]))
         mode = request.get("mode")
-        if state != "absent":
+        if state in ("file", "directory"):
             if mode is None:
                 raise ConfigFilesError("%s.mode is required for state=%s" % (where, state))
             try:
@@ -68,7 +81,7 @@ def check_requests(files):
                 raise ConfigFilesError("%s.mode must be an octal string such as '0644', got %r" % (where, request.get("mode")))
             if mode > 0o7777:
                 raise ConfigFilesError("%s.mode %r is not a file mode" % (where, request.get("mode")))
-        checked.append(dict(dest=dest, state=state, content=content, mode=mode, validate=request.get("validate"),
+        checked.append(dict(dest=dest, state=state, content=content, mode=mode, src=src, validate=request.get("validate"),
                             owner=request.get("owner") or "root", group=request.get("group") or "root"))
     return checked
 
@@ -81,6 +94,25 @@ class FileSystem(object):
             return os.lstat(path)
         except OSError:
             return None
+
+    def exists(self, path):
+        """Whether the path exists, following links (a link to nothing does not)."""
+        return os.path.exists(path)
+
+    def readlink(self, path):
+        return os.readlink(path)
+
+    def symlink_temp(self, dest, src):
+        """A new link to src under a temporary name in dest's directory; returns its path."""
+        while True:
+            path = os.path.join(os.path.dirname(dest), ".%s.%s.homelab-tmp"
+                                % (os.path.basename(dest), binascii.hexlify(os.urandom(6)).decode("ascii")))
+            try:
+                os.symlink(src, path)
+                return path
+            except OSError as exc:
+                if exc.errno != errno.EEXIST:
+                    raise
 
     def read(self, path):
         with open(path, "rb") as handle:
@@ -160,7 +192,7 @@ def _attribute_changes(request, st, uid, gid):
         changes.append("owner %d -> %s" % (st.st_uid, request["owner"]))
     if st.st_gid != gid:
         changes.append("group %d -> %s" % (st.st_gid, request["group"]))
-    if stat.S_IMODE(st.st_mode) != request["mode"]:
+    if request["mode"] is not None and stat.S_IMODE(st.st_mode) != request["mode"]:
         changes.append("mode %04o -> %04o" % (stat.S_IMODE(st.st_mode), request["mode"]))
     return changes
 
@@ -172,8 +204,11 @@ def plan_file(request, fs, new_directories=(), check_mode=False):
     mode a missing directory is not an error (as with ``ansible.builtin.template``): on a fresh node
     it usually comes with a package the same run would install; the file is reported as created.
 
-    ``action`` is one of ``unchanged``, ``create``, ``update`` (content), ``attributes``
-    (owner/group/mode only), ``remove``.
+    A link's target must exist, except in check mode (like a missing directory: it may come with
+    a package the same run installs). A link replaces a file or a link to something else.
+
+    ``action`` is one of ``unchanged``, ``create``, ``update`` (content, or a link's target),
+    ``attributes`` (owner/group/mode only), ``remove``.
     """
     dest = request["dest"]
     st = fs.lstat(dest)
@@ -185,14 +220,29 @@ def plan_file(request, fs, new_directories=(), check_mode=False):
         if kind != "absent":
             plan.update(action="remove", before=_text(fs.read(dest)) if kind == "file" else "(%s)\n" % kind, after="")
         return plan
+    if request["state"] == "link" and not fs.exists(request["src"]) and not check_mode:
+        raise ConfigFilesError("%s: the link target %s does not exist" % (dest, request["src"]))
     uid, gid = fs.uid(request["owner"]), fs.gid(request["group"])
     plan.update(uid=uid, gid=gid)
     if kind == "absent":
         parent = os.path.dirname(os.path.normpath(dest))
         if fs.lstat(parent) is None and parent not in new_directories and not check_mode:
             raise ConfigFilesError("%s: its directory %s does not exist" % (dest, parent))
-        plan.update(action="create", before="", after=_text(request["content"].encode("utf-8"))
-                    if request["state"] == "file" else "(directory)\n")
+        after = {"file": lambda: _text(request["content"].encode("utf-8")), "directory": lambda: "(directory)\n",
+                 "link": lambda: "(link to %s)\n" % request["src"]}[request["state"]]()
+        plan.update(action="create", before="", after=after)
+        return plan
+    if request["state"] == "link":
+        if kind not in ("file", "link"):
+            raise ConfigFilesError("%s is a %s, not a link or a file; remove it first" % (dest, kind))
+        current = fs.readlink(dest) if kind == "link" else None
+        if current != request["src"]:
+            before = "(link to %s)\n" % current if kind == "link" else _text(fs.read(dest))
+            plan.update(action="update", before=before, after="(link to %s)\n" % request["src"])
+            return plan
+        plan["attributes"] = _attribute_changes(request, st, uid, gid)
+        if plan["attributes"]:
+            plan["action"] = "attributes"
         return plan
     if kind != request["state"]:
         raise ConfigFilesError("%s is a %s, not a %s; remove it first" % (dest, kind, request["state"]))
@@ -225,13 +275,23 @@ def apply_plan(request, plan, fs, run_validate):
             if fs.lstat(temp) is not None:
                 fs.unlink(temp)
             raise
+    elif action in ("create", "update") and request["state"] == "link":
+        temp = fs.symlink_temp(dest, request["src"])
+        try:
+            fs.chown(temp, plan["uid"], plan["gid"])
+            fs.replace(temp, dest)
+        except BaseException:
+            if fs.lstat(temp) is not None:
+                fs.unlink(temp)
+            raise
     elif action == "create":
         fs.mkdir(dest, request["mode"])
         fs.chown(dest, plan["uid"], plan["gid"])
         fs.chmod(dest, request["mode"])
     elif action == "attributes":
         fs.chown(dest, plan["uid"], plan["gid"])
-        fs.chmod(dest, request["mode"])
+        if request["state"] != "link":
+            fs.chmod(dest, request["mode"])
 
 
 def diff_entry(plan):

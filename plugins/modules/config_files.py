@@ -20,6 +20,10 @@ description:
     owner, a missing directory, a directory where a file should be) changes nothing. In check mode a
     missing directory is not an error (it may come with a package the same run installs); the file is
     reported as created, as M(ansible.builtin.template) does.
+  - A symbolic link (O(files[].state=link)) is made as M(ansible.builtin.file) with V(state=link) and
+    V(force=true) makes it; it replaces a file or a link to something else in its place (a new link
+    is renamed over it), but the task fails when the link target does not exist (in check mode that
+    is not an error, as for a missing directory). Its owner and group are those of the link itself.
   - Render templates on the controller with the P(ansible.builtin.template#lookup) lookup and pass
     them as O(files[].content).
 author:
@@ -48,23 +52,31 @@ options:
       state:
         description:
           - V(file) writes O(files[].content); V(directory) creates the directory (not its parents);
-            V(absent) removes a file (never a directory).
+            V(link) points a symbolic link at O(files[].src); V(absent) removes a file or a link
+            (never a directory).
         type: str
-        choices: [file, directory, absent]
+        choices: [file, directory, link, absent]
         default: file
       content:
         description: The whole content of the file (UTF-8). Required with O(files[].state=file).
         type: str
+      src:
+        description:
+          - Absolute path the link points at; it must exist when the task starts. Required with O(files[].state=link), and
+            only for it.
+        type: path
       owner:
-        description: Owner of the file or directory, a user name or a numeric uid.
+        description: Owner of the file, directory or link, a user name or a numeric uid.
         type: str
         default: root
       group:
-        description: Group of the file or directory, a group name or a numeric gid.
+        description: Group of the file, directory or link, a group name or a numeric gid.
         type: str
         default: root
       mode:
-        description: Octal mode as a string, for example V('0644'). Required unless O(files[].state=absent).
+        description:
+          - Octal mode as a string, for example V('0644'). Required with O(files[].state=file) and
+            O(files[].state=directory); refused with O(files[].state=link) (a link has no mode of its own).
         type: str
       validate:
         description:
@@ -87,6 +99,16 @@ EXAMPLES = r"""
       - dest: /etc/chrony/conf.d/old.conf
         state: absent
   notify: Restart chrony
+
+- name: Point /etc/localtime at the time zone and record its name
+  homelab.k3s.config_files:
+    files:
+      - dest: /etc/localtime
+        state: link
+        src: /usr/share/zoneinfo/Europe/Berlin
+      - dest: /etc/timezone
+        content: "Europe/Berlin\n"
+        mode: "0644"
 """
 
 RETURN = r"""
@@ -98,7 +120,7 @@ changed_files:
   sample: [/etc/chrony/chrony.conf]
 files:
   description:
-    - For every destination what was done, V(unchanged), V(create), V(update) (content),
+    - For every destination what was done, V(unchanged), V(create), V(update) (content, or a link's target),
       V(attributes) (owner, group or mode only) or V(remove).
   returned: always
   type: dict
@@ -114,7 +136,8 @@ def main():
         argument_spec=dict(
             files=dict(type="list", elements="dict", required=True, options=dict(
                 dest=dict(type="path", required=True),
-                state=dict(type="str", choices=["file", "directory", "absent"], default="file"),
+                state=dict(type="str", choices=["file", "directory", "link", "absent"], default="file"),
+                src=dict(type="path"),
                 content=dict(type="str"),
                 owner=dict(type="str", default="root"),
                 group=dict(type="str", default="root"),

@@ -29,9 +29,10 @@ def test_config_files_matches_the_template_module_and_is_idempotent(tmp_path):
     first, files = run(tmp_path)
     sample = str(files / 'by-template.conf')
     assert first['write']['files'] == {sample: 'unchanged', str(files / 'conf.d'): 'create',
-                                       str(files / 'conf.d' / 'other.conf'): 'create'}
+                                       str(files / 'conf.d' / 'other.conf'): 'create', str(files / 'link.conf'): 'create'}
     assert first['write']['changed'] is True
     assert (files / 'conf.d' / 'other.conf').read_text() == 'other = 2\n'
+    assert os.readlink(str(files / 'link.conf')) == str(files / 'by-template.conf')
     assert stat.S_IMODE(os.stat(str(files / 'conf.d')).st_mode) == 0o750
     assert (files / 'by-template.conf').read_text().endswith('\n\n# a blank line above and the trailing newline below count\n')
 

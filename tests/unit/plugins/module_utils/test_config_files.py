@@ -127,7 +127,13 @@ def test_unknown_owner_and_group_are_named(tmp_path):
     ([dict(dest="relative.conf", content="", mode="0644")], r"files\[0\]\.dest must be an absolute path"),
     ([dict(dest="/a", content="", mode="0644"), dict(dest="/b/../a", content="", mode="0644")],
      r"files\[1\] \(/b/../a\): the same dest is listed twice"),
-    ([dict(dest="/a", state="link", mode="0644")], r"files\[0\] \(/a\)\.state must be one of file, directory, absent"),
+    ([dict(dest="/a", state="fifo", mode="0644")], r"files\[0\] \(/a\)\.state must be one of file, directory, link, absent"),
+    ([dict(dest="/a", state="link")], r"files\[0\] \(/a\): state=link needs src \(the link target\)"),
+    ([dict(dest="/a", content="x", mode="0644", src="/b")], r"src is only for state=link, not state=file"),
+    ([dict(dest="/a", state="link", src="b")], r"files\[0\] \(/a\)\.src must be an absolute path, got 'b'"),
+    ([dict(dest="/a", state="link", src="/b", mode="0644")], r"mode is not for state=link \(a link has no mode of its own\)"),
+    ([dict(dest="/a", state="link", src="/b", content="x")], r"content is only for state=file, not state=link"),
+    ([dict(dest="/a", state="link", src="/b", validate="x %s")], r"validate is only for state=file"),
     ([dict(dest="/a", mode="0644")], r"files\[0\] \(/a\): state=file needs content"),
     ([dict(dest="/a", state="absent", content="x")], r"content is only for state=file, not state=absent"),
     ([dict(dest="/a", state="directory", mode="0755", validate="x %s")], r"validate is only for state=file"),
@@ -135,7 +141,8 @@ def test_unknown_owner_and_group_are_named(tmp_path):
     ([dict(dest="/a", content="x")], r"files\[0\] \(/a\)\.mode is required for state=file"),
     ([dict(dest="/a", content="x", mode="rw-r--r--")], r"\.mode must be an octal string such as '0644'"),
     ([dict(dest="/a", content="x", mode="17777")], r"\.mode '17777' is not a file mode"),
-], ids=["relative", "twice", "state", "no-content", "absent-content", "dir-validate", "validate-no-file",
+], ids=["relative", "twice", "state", "link-no-src", "file-src", "link-relative-src", "link-mode",
+        "link-content", "link-validate", "no-content", "absent-content", "dir-validate", "validate-no-file",
         "no-mode", "symbolic-mode", "mode-too-big"])
 def test_refused_requests_name_the_field(files, message):
     with pytest.raises(ConfigFilesError, match=message):
@@ -166,3 +173,83 @@ def test_check_mode_shows_a_file_whose_directory_a_package_would_create(tmp_path
     assert diffs[0]["before"] == "" and diffs[0]["after"] == "pool x\n"
     with pytest.raises(ConfigFilesError, match="its directory .*chrony does not exist"):
         sync_files(files, FileSystem(), never_validate)
+
+
+def link(path, src, **extra):
+    return dict(dict(dest=str(path), state="link", src=str(src), owner=OWNER, group=GROUP), **extra)
+
+
+def test_link_is_created_then_left_alone(tmp_path):
+    (tmp_path / "zone").write_text("TZif")
+    changed, results, diffs = sync_files([link(tmp_path / "localtime", tmp_path / "zone")], FileSystem(), never_validate)
+    assert changed == [str(tmp_path / "localtime")] and results == {str(tmp_path / "localtime"): "create"}
+    assert os.readlink(str(tmp_path / "localtime")) == str(tmp_path / "zone")
+    assert diffs[0]["before"] == "" and diffs[0]["after"] == "(link to %s)\n" % (tmp_path / "zone")
+    again = sync_files([link(tmp_path / "localtime", tmp_path / "zone")], FileSystem(), never_validate)
+    assert again == ([], {str(tmp_path / "localtime"): "unchanged"}, [])
+    assert not [name for name in os.listdir(str(tmp_path)) if name.endswith(".homelab-tmp")]
+
+
+def test_link_replaces_a_link_elsewhere_and_a_file(tmp_path):
+    for name in ("old", "new"):
+        (tmp_path / name).write_text(name)
+    os.symlink(str(tmp_path / "old"), str(tmp_path / "localtime"))
+    (tmp_path / "timezone").write_text("a file\n")
+    files = [link(tmp_path / "localtime", tmp_path / "new"), link(tmp_path / "timezone", tmp_path / "new")]
+    changed, results, diffs = sync_files(files, FileSystem(), never_validate)
+    assert results == {str(tmp_path / "localtime"): "update", str(tmp_path / "timezone"): "update"}
+    assert diffs[0]["before"] == "(link to %s)\n" % (tmp_path / "old")
+    assert diffs[1]["before"] == "a file\n" and diffs[1]["after"] == "(link to %s)\n" % (tmp_path / "new")
+    assert os.readlink(str(tmp_path / "localtime")) == os.readlink(str(tmp_path / "timezone")) == str(tmp_path / "new")
+    assert (tmp_path / "old").read_text() == "old"
+
+
+def test_link_to_a_missing_target_is_refused_except_in_check_mode(tmp_path):
+    os.symlink(str(tmp_path / "old"), str(tmp_path / "localtime"))
+    files = [link(tmp_path / "localtime", tmp_path / "Mars")]
+    with pytest.raises(ConfigFilesError, match="localtime: the link target %s does not exist" % (tmp_path / "Mars")):
+        sync_files(files, FileSystem(), never_validate)
+    changed, results, diffs = sync_files(files, FileSystem(), never_validate, check_mode=True)
+    assert results == {str(tmp_path / "localtime"): "update"} and changed == [str(tmp_path / "localtime")]
+    assert diffs[0]["after"] == "(link to %s)\n" % (tmp_path / "Mars")
+    assert os.readlink(str(tmp_path / "localtime")) == str(tmp_path / "old")
+
+
+def test_link_check_mode_changes_nothing(tmp_path):
+    (tmp_path / "new").write_text("new")
+    (tmp_path / "localtime").write_text("a file\n")
+    changed, results, diffs = sync_files([link(tmp_path / "localtime", tmp_path / "new"),
+                                          link(tmp_path / "other", tmp_path / "new")], FileSystem(), never_validate,
+                                         check_mode=True)
+    assert changed == [str(tmp_path / "localtime"), str(tmp_path / "other")]
+    assert results[str(tmp_path / "other")] == "create"
+    assert (tmp_path / "localtime").read_text() == "a file\n" and not os.path.lexists(str(tmp_path / "other"))
+
+
+def test_link_refuses_a_directory_in_its_place(tmp_path):
+    (tmp_path / "zone").write_text("TZif")
+    (tmp_path / "localtime").mkdir()
+    with pytest.raises(ConfigFilesError, match="localtime is a directory, not a link or a file; remove it first"):
+        sync_files([link(tmp_path / "localtime", tmp_path / "zone")], FileSystem(), never_validate)
+
+
+def test_link_owner_is_set_on_the_link_not_its_target(tmp_path):
+    class Recording(FileSystem):
+        def __init__(self):
+            self.calls = []
+
+        def chown(self, path, uid, gid):
+            self.calls.append(("chown", path))
+
+        def chmod(self, path, mode):
+            self.calls.append(("chmod", path))
+
+    (tmp_path / "zone").write_text("TZif")
+    os.symlink(str(tmp_path / "zone"), str(tmp_path / "localtime"))
+    other = "1" if os.getuid() == 0 else "0"
+    fs = Recording()
+    changed, results, diffs = sync_files([link(tmp_path / "localtime", tmp_path / "zone", owner=other)], fs,
+                                         never_validate)
+    assert results == {str(tmp_path / "localtime"): "attributes"}
+    assert fs.calls == [("chown", str(tmp_path / "localtime"))]
+    assert diffs[0]["after"] == "# owner %d -> %s\n" % (os.getuid(), other)
