@@ -14,8 +14,10 @@ description:
   - The work of the role C(homelab.k3s.artifact) after its input checks, in one task (an action plugin).
   - First runs M(homelab.k3s.artifact_place) on the node to read it, and refuses before any change (on the node or
     in the controller cache) a O(link) path that exists and is not a symlink.
-  - Then fills the controller cache exactly as M(homelab.k3s.artifact_fetch) does (download once, sha256 verified,
-    unpacked; the same refusals).
+  - Then fills the controller cache under an exclusive flock per artifact, so that parallel forks share one
+    download - the release file (and its checksum file unless a sha256 is pinned) downloaded once, its sha256
+    verified (a mismatch removes the download and refuses), the program unpacked; a verified file gets a
+    marker (sha256, size, mtime_ns) and is hashed again only when its size or mtime changed.
   - When the versioned file C(<install_dir>/<name>-<version>) on the node has the verified sha256, owner, group
     and mode, its directory is root:root 0755 and O(link) points at it, nothing else happens - one module run on
     the node. Otherwise the file is transferred only when the node's copy is missing or different, moved into
@@ -27,7 +29,7 @@ attributes:
     support: full
     description:
       - Reports (and with C(--diff) shows) what would change on the node without changing it. The controller
-        cache is still filled, as M(homelab.k3s.artifact_fetch) does.
+        cache is still filled (that changes no node).
   diff_mode:
     support: full
     description: Shows the versioned file (sha256, mode, owner) and the link target before and after.
