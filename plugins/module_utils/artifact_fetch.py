@@ -49,6 +49,8 @@ except ImportError:  # pragma: no cover - Python 2
     from urlparse import urlsplit  # type: ignore
     from urllib import unquote  # type: ignore
 
+from ansible_collections.homelab.k3s.plugins.module_utils.artifact_place import sha256_file
+
 FORMATS = ('auto', 'raw', 'gz', 'bz2', 'xz', 'tar')
 SHA256 = re.compile(r'^[0-9a-f]{64}$')
 CHUNK = 1024 * 1024
@@ -141,14 +143,6 @@ def default_opener(url, timeout):
         return open(unquote(parts.path), 'rb')
     from ansible.module_utils.urls import open_url
     return open_url(url, timeout=timeout, http_agent='homelab.k3s.artifact_fetch', follow_redirects='all')
-
-
-def sha256_file(path):
-    digest = hashlib.sha256()
-    with open(path, 'rb') as handle:
-        for block in iter(lambda: handle.read(CHUNK), b''):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_marker(path):
