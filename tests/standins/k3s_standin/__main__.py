@@ -8,6 +8,12 @@ __metaclass__ = type
 
 import sys
 
+from .version import VERSION_ARGS, print_version
+
+if not sys.argv[1:] or sys.argv[1] in VERSION_ARGS:
+    # neither does the version (read by homelab.k3s.k3s_node's probe on every run)
+    sys.exit(print_version())
+
 if sys.argv[1:2] == ["kubectl"]:
     # kubectl needs neither the API emulator nor etcd: skip their imports (about 1.5 s of CPU
     # per call on a lab node; the on-node power-cycle command makes many calls)

@@ -43,6 +43,7 @@ import time
 import yaml
 
 from . import charts, s3, validate
+from .version import VERSION, VERSION_ARGS, print_version
 from .api import Api, ApiFailure
 from .etcd import EtcdClient, EtcdError, EtcdMember, local_config
 
@@ -51,7 +52,6 @@ from k8s_emulator import EmulatorThread  # noqa: E402  pylint: disable=wrong-imp
 from k8s_emulator.kvstore import KvObjectStore  # noqa: E402  pylint: disable=wrong-import-position
 from k8s_emulator.store import ApiError, ObjectStore  # noqa: E402  pylint: disable=wrong-import-position
 
-VERSION = os.environ.get("K3S_STANDIN_VERSION", "v0.0.0+standin")
 # Tests run several stand-in nodes on one machine: every absolute path is under this prefix.
 ROOT = os.environ.get("K3S_STANDIN_ROOT", "")
 CONFIG = ROOT + "/etc/rancher/k3s/config.yaml"
@@ -873,10 +873,8 @@ def etcd_snapshot(argv, config_path=CONFIG):
 
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] in ("--version", "-v", "version"):
-        print("k3s version %s (k3s stand-in for homelab.k3s tests)" % VERSION)
-        print("go version none")
-        return 0
+    if not argv or argv[0] in VERSION_ARGS:
+        return print_version()
     command, rest = argv[0], argv[1:]
     try:
         if command in ("server", "agent"):
