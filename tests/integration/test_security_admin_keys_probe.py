@@ -67,15 +67,18 @@ STUBS = {
 
 
 def probe_script():
-    """The role's probe script as Ansible renders it (its only expressions: the block markers)."""
+    """The role's probe script as Ansible renders it (its expressions: the block markers and the
+    sshd check of vars/main.yml with its kernel parameters, none here)."""
     with open(os.path.join(ROOT, 'roles', 'security', 'tasks', 'preflight.yml'), encoding='utf-8') as handle:
         tasks = yaml.safe_load(handle)
     (task,) = [t for t in tasks if t.get('register') == '__security_probe']
     with open(os.path.join(ROOT, 'roles', 'security', 'vars', 'main.yml'), encoding='utf-8') as handle:
-        marker = yaml.safe_load(handle)['__security_admin_keys_marker']
+        role_vars = yaml.safe_load(handle)
     env = jinja2.Environment(undefined=jinja2.StrictUndefined)
     env.filters['quote'] = shlex.quote
-    return env.from_string(task['vars']['__security_probe_script']).render(__security_admin_keys_marker=marker)
+    return env.from_string(task['vars']['__security_probe_script']).render(
+        __security_admin_keys_marker=role_vars['__security_admin_keys_marker'],
+        __security_sshd_probe_script=role_vars['__security_sshd_probe_script'], __security_sysctl_applied={})
 
 
 def test_probe_agrees_with_file_and_blockinfile(tmp_path):
