@@ -100,7 +100,7 @@ def main():
     parser.add_argument("--mitogen", choices=["off", "on", "both"], default="off",
                         help="run with Mitogen's strategy (on), or alternate the re-runs without and with"
                              " it on the same nodes (both: one figure per mode at the same load)")
-    parser.add_argument("--keep-lab", action="store_true", help="leave the bench lab running")
+    parser.add_argument("--keep-lab", action="store_true", help="leave the bench lab running, with its inventory (printed at the end)")
     parser.add_argument("--logs", metavar="DIR",
                         help="keep every run's Ansible output in DIR, with each task's time (profile_tasks):"
                              " which task a slow run waited on")
@@ -183,7 +183,10 @@ def main():
         if not args.keep_lab:
             subprocess.run([sys.executable, os.path.join(ROOT, "lab", "lab.py"), "down", "--lab", args.lab],
                            capture_output=True, check=False, env=env)
-        shutil.rmtree(work, ignore_errors=True)
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            print("lab %s kept; its inventory: %s (run again: ANSIBLE_CONFIG=%s ansible-playbook -i %s %s)"
+                  % (args.lab, inventory, env["ANSIBLE_CONFIG"], inventory, PLAYBOOKS[args.playbook]))
 
 
 if __name__ == "__main__":
