@@ -28,6 +28,8 @@ def file_up_to_date(path, mode, content=None, state='file', fs=None):
     """
     if state not in ('file', 'directory'):
         raise AnsibleFilterError("file_up_to_date: %s: state must be 'file' or 'directory', got %r" % (path, state))
+    # as ansible.builtin.copy / file on the controller take it: ~ expanded, relative to the working directory
+    path = os.path.abspath(os.path.expanduser(path))
     request = dict(dest=path, state=state, mode=mode, content=content,
                    owner=str(os.getuid()), group=str(os.getgid()))
     try:

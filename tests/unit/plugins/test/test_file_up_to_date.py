@@ -67,3 +67,16 @@ def test_bad_request_names_the_path_and_the_conflict(tmp_path, kwargs, message):
     with pytest.raises(AnsibleFilterError, match='file_up_to_date: .*' + message.replace('(', r'\(')) as err:
         plugin.file_up_to_date(str(tmp_path), **kwargs)
     assert str(tmp_path) in str(err.value)
+
+
+def test_home_and_relative_paths_are_taken_as_copy_takes_them(tmp_path, monkeypatch):
+    kube = tmp_path / '.kube'
+    kube.mkdir()
+    write(kube / 'config', 'x', 0o600)
+    monkeypatch.setenv('HOME', str(tmp_path))
+    assert plugin.file_up_to_date('~/.kube/config', '0600', content='x') is True
+    monkeypatch.chdir(str(tmp_path))
+    assert plugin.file_up_to_date('.kube/config', '0600', content='x') is True
+    os.chmod(str(kube), 0o700)
+    assert plugin.file_up_to_date('.kube', '0700', state='directory') is True
+    assert plugin.file_up_to_date('~/.kube', '0755', state='directory') is False
