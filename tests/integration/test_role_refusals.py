@@ -81,6 +81,23 @@ def test_firewall_refusals(tmp_path, variables, message):
     assert message in run_refusal(tmp_path, 'firewall', variables)
 
 
+# An admin key, so that only the kernel parameters are refused (this machine is reached as root).
+SECURITY = {'security_admin_authorized_keys': ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIRefusalTestKeyOnly refusal@test']}
+SYSCTL_REFUSAL = ('security_sysctl_settings / security_sysctl_extra_settings would turn off packet forwarding or touch '
+                  'bridge netfilter, which K3s and Cilium need. Remove those keys.')
+
+
+@pytest.mark.parametrize('variables', [
+    dict(SECURITY, security_sysctl_extra_settings={'net.ipv4.ip_forward': 0}),
+    dict(SECURITY, security_sysctl_extra_settings={'net.ipv6.conf.all.forwarding': '0'}),
+    dict(SECURITY, security_sysctl_extra_settings={'net.bridge.bridge-nf-call-iptables': 1}),
+], ids=['ipv4-forwarding-off', 'ipv6-forwarding-off', 'bridge-netfilter'])
+def test_security_sysctl_refusals(tmp_path, variables):
+    out = run_refusal(tmp_path, 'security', variables)
+    assert SYSCTL_REFUSAL in out
+    assert 'Refusing to change anything' not in out, 'the lockout check refused too: ' + out[-2000:]
+
+
 NTP_SETTINGS = ('ntp_cluster_time_servers must name inventory hosts')
 
 
