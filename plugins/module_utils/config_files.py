@@ -27,6 +27,8 @@ import stat
 import tempfile
 
 STATES = ("file", "directory", "link", "absent")
+# What --diff and a failed check show instead of a secret file's content.
+SECRET_SHOWN = "(secret content, not shown)"
 MAX_DIFF_BYTES = 100000
 
 
@@ -34,11 +36,14 @@ class ConfigFilesError(Exception):
     """A request that cannot be applied; the message names the file and the reason."""
 
 
-def check_requests(files):
+def check_requests(files, secret_content=None):
     """Refuse a request list that is ambiguous before anything is looked at.
 
-    Returns the requests with defaults filled in (owner/group ``root``, state ``file``).
+    ``secret_content`` maps the dest of each ``secret`` file of state ``file`` to its content (the
+    module takes it from a ``no_log`` option). Returns the requests with defaults filled in
+    (owner/group ``root``, state ``file``, ``secret`` false) and the secret contents in place.
     """
+    secret_content = dict(secret_content or {})
     seen = set()
     checked = []
     for index, request in enumerate(files):
@@ -54,6 +59,15 @@ def check_requests(files):
         if state not in STATES:
             raise ConfigFilesError("%s.state must be one of %s, got %r" % (where, ", ".join(STATES), state))
         content = request.get("content")
+        secret = bool(request.get("secret"))
+        if secret and state not in ("file", "absent"):
+            raise ConfigFilesError("%s: secret is only for state=file or state=absent, not state=%s" % (where, state))
+        if secret and state == "file":
+            if content is not None:
+                raise ConfigFilesError("%s: a secret file takes its content from secret_content, not from content" % where)
+            if dest not in secret_content:
+                raise ConfigFilesError("%s: a secret file needs its content in secret_content (no entry for this dest)" % where)
+            content = secret_content.pop(dest)
         if state == "file" and content is None:
             raise ConfigFilesError("%s: state=file needs content" % where)
         if state != "file" and content is not None:
@@ -82,7 +96,10 @@ def check_requests(files):
             if mode > 0o7777:
                 raise ConfigFilesError("%s.mode %r is not a file mode" % (where, request.get("mode")))
         checked.append(dict(dest=dest, state=state, content=content, mode=mode, src=src, validate=request.get("validate"),
-                            owner=request.get("owner") or "root", group=request.get("group") or "root"))
+                            owner=request.get("owner") or "root", group=request.get("group") or "root", secret=secret))
+    if secret_content:
+        raise ConfigFilesError("secret_content has entries for no secret file of state=file: %s"
+                               % ", ".join(sorted(secret_content)))
     return checked
 
 
@@ -269,7 +286,8 @@ def apply_plan(request, plan, fs, run_validate):
                 rc, out, err = run_validate(request["validate"].replace("%s", temp))
                 if rc != 0:
                     raise ConfigFilesError("%s: the new content failed its check (%s, exit %d): %s"
-                                           % (dest, request["validate"], rc, (err or out).strip()))
+                                           % (dest, request["validate"], rc,
+                                              SECRET_SHOWN if request["secret"] else (err or out).strip()))
             fs.replace(temp, dest)
         except BaseException:
             if fs.lstat(temp) is not None:
@@ -294,23 +312,29 @@ def apply_plan(request, plan, fs, run_validate):
             fs.chmod(dest, request["mode"])
 
 
-def diff_entry(plan):
+def diff_entry(request, plan):
     """One entry of the module's ``diff`` list (Ansible shows each with its headers).
 
-    Owner, group and mode changes are shown as comment lines added after the content.
+    Owner, group and mode changes are shown as comment lines added after the content. The content of
+    a ``secret`` file is never shown: a line says whether there was one before and after.
     """
     notes = "".join("# %s\n" % change for change in plan["attributes"])
-    return dict(before_header=plan["dest"], after_header=plan["dest"],
-                before=plan.get("before", ""), after=plan.get("after", "") + notes)
+    before, after = plan.get("before", ""), plan.get("after", "")
+    if request["secret"]:
+        before = SECRET_SHOWN + "\n" if before else ""
+        after = SECRET_SHOWN + "\n" if after else ""
+        if plan["action"] == "update":
+            after = "(secret content changed, not shown)\n"
+    return dict(before_header=plan["dest"], after_header=plan["dest"], before=before, after=after + notes)
 
 
-def sync_files(files, fs, run_validate, check_mode=False):
+def sync_files(files, fs, run_validate, check_mode=False, secret_content=None):
     """Plan every request first (so a bad one changes nothing), then apply them in order.
 
     Returns ``(changed_files, results, diffs)``: the dests that changed (or would, in check mode),
     ``{dest: action}`` for every request and the --diff entries of the changed ones.
     """
-    requests = check_requests(files)
+    requests = check_requests(files, secret_content)
     plans, new_directories = [], set()
     for request in requests:
         plans.append(plan_file(request, fs, new_directories, check_mode))
@@ -324,5 +348,5 @@ def sync_files(files, fs, run_validate, check_mode=False):
         if not check_mode:
             apply_plan(request, plan, fs, run_validate)
         changed.append(request["dest"])
-        diffs.append(diff_entry(plan))
+        diffs.append(diff_entry(request, plan))
     return changed, results, diffs

@@ -81,8 +81,25 @@ options:
       validate:
         description:
           - Command that checks the new content before it replaces the file; V(%s) is the temporary
-            file. Run without a shell. A non-zero exit fails the task and names the file.
+            file. Run without a shell. A non-zero exit fails the task and names the file (for a
+            O(files[].secret) file without the command's output).
         type: str
+      secret:
+        description:
+          - The file holds secrets (a join token, credentials). With V(state=file) its content comes from
+            O(secret_content), not from O(files[].content). Its content is never returned and never shown
+            in a diff (a line says there is one), also when the file is removed (V(state=absent)).
+          - Only for V(state=file) and V(state=absent).
+        type: bool
+        default: false
+  secret_content:
+    description:
+      - The content of each O(files[].secret) file of V(state=file), by its O(files[].dest). The option is
+        C(no_log), so the contents are neither logged on the node nor returned, while the other files of the
+        same task keep their diff; one module run where a task with C(no_log) for the secret files costs a second.
+      - An entry for no such file is refused.
+    type: dict
+    default: {}
 """
 
 EXAMPLES = r"""
@@ -109,6 +126,18 @@ EXAMPLES = r"""
       - dest: /etc/timezone
         content: "Europe/Berlin\n"
         mode: "0644"
+
+- name: Write the unit and config.yaml, which holds the join token (its content is never shown)
+  homelab.k3s.config_files:
+    files:
+      - dest: /etc/systemd/system/k3s.service
+        content: "{{ lookup('ansible.builtin.template', 'k3s.service.j2') }}"
+        mode: "0644"
+      - dest: /etc/rancher/k3s/config.yaml
+        secret: true
+        mode: "0600"
+    secret_content:
+      /etc/rancher/k3s/config.yaml: "{{ lookup('ansible.builtin.template', 'config.yaml.j2') }}"
 """
 
 RETURN = r"""
@@ -143,7 +172,9 @@ def main():
                 group=dict(type="str", default="root"),
                 mode=dict(type="str"),
                 validate=dict(type="str"),
+                secret=dict(type="bool", default=False),
             )),
+            secret_content=dict(type="dict", no_log=True, default={}),
         ),
         supports_check_mode=True,
     )
@@ -153,7 +184,8 @@ def main():
 
     try:
         changed, results, diffs = sync_files(module.params["files"], FileSystem(), run_validate,
-                                             check_mode=module.check_mode)
+                                             check_mode=module.check_mode,
+                                             secret_content=module.params["secret_content"])
     except (ConfigFilesError, OSError) as exc:
         module.fail_json(msg="config_files: %s" % exc)
     result = dict(changed=bool(changed), changed_files=changed, files=results)

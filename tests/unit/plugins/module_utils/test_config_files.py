@@ -253,3 +253,56 @@ def test_link_owner_is_set_on_the_link_not_its_target(tmp_path):
     assert results == {str(tmp_path / "localtime"): "attributes"}
     assert fs.calls == [("chown", str(tmp_path / "localtime"))]
     assert diffs[0]["after"] == "# owner %d -> %s\n" % (os.getuid(), other)
+
+
+def secret(path, mode="0600", **extra):
+    return dict(dict(dest=str(path), secret=True, mode=mode, owner=OWNER, group=GROUP), **extra)
+
+
+def test_a_secret_file_is_written_compared_and_removed_without_showing_its_content(tmp_path):
+    path = tmp_path / "config.yaml"
+    plain = tmp_path / "k3s.service"
+    files = [request(plain, "[Unit]\n"), secret(path)]
+    changed, results, diffs = sync_files(files, FileSystem(), never_validate,
+                                         secret_content={str(path): "token: K10-one\n"})
+    assert changed == [str(plain), str(path)] and results[str(path)] == "create"
+    assert path.read_text() == "token: K10-one\n" and mode_of(path) == 0o600
+    assert diffs[0]["after"] == "[Unit]\n"
+    assert diffs[1]["before"] == "" and diffs[1]["after"] == "(secret content, not shown)\n"
+    assert sync_files(files, FileSystem(), never_validate, secret_content={str(path): "token: K10-one\n"})[0] == []
+
+    changed, results, diffs = sync_files([secret(path, mode="0640")], FileSystem(), never_validate,
+                                         secret_content={str(path): "token: K10-two\n"})
+    assert results[str(path)] == "update" and path.read_text() == "token: K10-two\n"
+    assert diffs == [dict(before_header=str(path), after_header=str(path), before="(secret content, not shown)\n",
+                          after="(secret content changed, not shown)\n# mode 0600 -> 0640\n")]
+    assert "K10" not in repr(diffs)
+
+    changed, results, diffs = sync_files([dict(dest=str(path), state="absent", secret=True)], FileSystem(), never_validate)
+    assert results[str(path)] == "remove" and not path.exists()
+    assert diffs[0]["before"] == "(secret content, not shown)\n" and diffs[0]["after"] == ""
+
+
+def test_a_failed_check_of_a_secret_file_does_not_show_the_checker_output(tmp_path):
+    path = tmp_path / "config.yaml"
+    with pytest.raises(ConfigFilesError) as error:
+        sync_files([secret(path, validate="check %s")], FileSystem(),
+                   RecordingValidate(rc=1, err="line 1: token: K10-one is bad\n"),
+                   secret_content={str(path): "token: K10-one\n"})
+    assert "failed its check (check %s, exit 1): (secret content, not shown)" in str(error.value)
+    assert "K10" not in str(error.value) and not path.exists()
+
+
+@pytest.mark.parametrize("files, content, message", [
+    ([dict(dest="/a", secret=True, mode="0600", content="x")], {"/a": "x"},
+     r"files\[0\] \(/a\): a secret file takes its content from secret_content, not from content"),
+    ([dict(dest="/a", secret=True, mode="0600")], {},
+     r"files\[0\] \(/a\): a secret file needs its content in secret_content \(no entry for this dest\)"),
+    ([dict(dest="/a", secret=True, state="directory", mode="0700")], {},
+     r"files\[0\] \(/a\): secret is only for state=file or state=absent, not state=directory"),
+    ([dict(dest="/a", content="x", mode="0644")], {"/a": "x", "/b": "y"},
+     r"secret_content has entries for no secret file of state=file: /a, /b"),
+], ids=["content-twice", "no-secret-content", "secret-directory", "stray-secret-content"])
+def test_refused_secret_requests_name_the_field(files, content, message):
+    with pytest.raises(ConfigFilesError, match=message):
+        check_requests(files, content)
