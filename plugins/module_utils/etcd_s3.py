@@ -20,11 +20,12 @@ try:
 except ImportError:  # pragma: no cover - Python 2 (ansible-test sanity compile only)
     from urlparse import urlsplit  # type: ignore
 
+from ansible_collections.homelab.k3s.plugins.module_utils.go_duration import GoDurationError, seconds
+
 FIELDS = ('endpoint', 'bucket', 'folder', 'region', 'access_key', 'secret_key', 'endpoint_ca',
           'skip_ssl_verify', 'timeout')
 # S3 bucket naming rules (AWS "Bucket naming rules"; MinIO applies the same).
 _BUCKET = re.compile(r'^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$')
-_DURATION = re.compile(r'^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$')
 
 
 class EtcdS3Error(ValueError):
@@ -90,8 +91,13 @@ def etcd_s3_config(spec, embedded_etcd=True):
     if endpoint_ca and not endpoint_ca.startswith('/'):
         raise EtcdS3Error('etcd_s3.endpoint_ca %r must be an absolute path on the servers' % endpoint_ca)
     timeout = _str(spec, 'timeout')
-    if timeout and not _DURATION.match(timeout):
-        raise EtcdS3Error('etcd_s3.timeout %r is not a Go duration (e.g. 5m, 90s)' % timeout)
+    if timeout:
+        try:
+            positive = seconds(timeout) > 0
+        except GoDurationError:
+            positive = False
+        if not positive:
+            raise EtcdS3Error('etcd_s3.timeout %r is not a positive Go duration (e.g. 5m, 90s)' % timeout)
     folder = _str(spec, 'folder').strip('/')
     host = url.hostname if ':' not in url.hostname else '[%s]' % url.hostname
     config = {

@@ -120,6 +120,23 @@ def test_kubelet_config_wrong_type_is_refused(tmp_path):
     assert len(problems) == 1 and "field shutdownGracePeriod: 60 is not a valid duration" in problems[0]
 
 
+@pytest.mark.parametrize("grace, critical, message", [
+    ("30s", "1m", "shutdownGracePeriodCriticalPods 1m must be <= shutdownGracePeriod 30s"),
+    ("500ms", "0s", "shutdownGracePeriod 500ms must be either zero or otherwise >= 1 sec"),
+    ("10s", "-1s", "shutdownGracePeriodCriticalPods -1s must be either zero or otherwise >= 1 sec"),
+])
+def test_kubelet_refuses_grace_periods_it_cannot_honour(tmp_path, grace, critical, message):
+    problems = validate.check_kubelet(kubelet(tmp_path, {"shutdownGracePeriod": grace,
+                                                         "shutdownGracePeriodCriticalPods": critical}))
+    assert problems == ["kubelet: invalid configuration: " + message]
+
+
+def test_kubelet_grace_periods_in_other_units_are_compared_in_seconds(tmp_path):
+    assert validate.check_kubelet(kubelet(tmp_path, {"shutdownGracePeriod": "1m30s",
+                                                     "shutdownGracePeriodCriticalPods": "90s"})) == []
+    assert validate.check_kubelet(kubelet(tmp_path, {"shutdownGracePeriod": "0s"})) == []
+
+
 def test_kubelet_config_wrong_kind_is_refused(tmp_path):
     path = tmp_path / "kubelet.config"
     path.write_text(yaml.safe_dump({"apiVersion": "kubelet.config.k8s.io/v1", "kind": "KubeletConfiguration"}))

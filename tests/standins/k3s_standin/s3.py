@@ -39,19 +39,14 @@ import re
 import ssl
 import urllib.parse
 
+from .validate import duration_seconds
+
 DEFAULTS = {"etcd-s3-endpoint": "s3.amazonaws.com", "etcd-s3-region": "us-east-1"}
 _HOST = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)(:[0-9]{1,5})?$")
 
 
 class S3Failure(Exception):
     pass
-
-
-def _duration(text):
-    total = 0.0
-    for number, unit in re.findall(r"([\d.]+)(ms|s|m|h)", str(text)):
-        total += float(number) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[unit]
-    return total or 300.0
 
 
 def settings(config, environ=None):
@@ -107,7 +102,7 @@ def _sign(method, host, path, headers, payload_hash, s3, now):
 
 def _request(s3, method, path, body=b"", headers=None):
     host = str(s3["etcd-s3-endpoint"])
-    timeout = _duration(s3["etcd-s3-timeout"] or "5m")
+    timeout = duration_seconds(s3["etcd-s3-timeout"] or "5m") or 300.0
     if s3["etcd-s3-insecure"]:
         conn = http.client.HTTPConnection(host, timeout=timeout)
     else:

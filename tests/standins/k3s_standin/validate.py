@@ -27,6 +27,14 @@ from .kubelet_fields import FIELDS as KUBELET_FIELDS
 
 GO_BOOL = {"1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False"}
 GO_DURATION = re.compile(r"^[-+]?(0|(\d+(\.\d*)?|\.\d+)(ns|us|\u00b5s|ms|s|m|h))+$|^[-+]?0$")
+_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|\u00b5s|ms|s|m|h)")
+_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "\u00b5s": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def duration_seconds(text):
+    """Seconds of a Go duration that GO_DURATION accepts."""
+    total = sum(float(number) * _UNIT_SECONDS[unit] for number, unit in _DURATION_PART.findall(text))
+    return -total if text.startswith("-") else total
 
 
 def flags_for(role):
@@ -193,6 +201,23 @@ def check_kubelet_file(path):
         }[kind]
         if wrong:
             problems.append("kubelet: config file %s: field %s: %r is not a valid %s" % (path, key, value, kind))
+    return problems or shutdown_problems(data)
+
+
+def shutdown_problems(data):
+    """The kubelet's checks of the graceful shutdown periods (kubernetes pkg/kubelet/apis/config/
+    validation/validation.go, v1.34), worded as it words them."""
+    grace = duration_seconds(data.get("shutdownGracePeriod", "0s"))
+    critical = duration_seconds(data.get("shutdownGracePeriodCriticalPods", "0s"))
+    problems = []
+    if critical > grace:
+        problems.append("kubelet: invalid configuration: shutdownGracePeriodCriticalPods %s must be <= "
+                        "shutdownGracePeriod %s" % (data.get("shutdownGracePeriodCriticalPods"),
+                                                    data.get("shutdownGracePeriod", "0s")))
+    for key, seconds in (("shutdownGracePeriod", grace), ("shutdownGracePeriodCriticalPods", critical)):
+        if seconds < 0 or 0 < seconds < 1:
+            problems.append("kubelet: invalid configuration: %s %s must be either zero or otherwise >= 1 sec"
+                            % (key, data.get(key)))
     return problems
 
 

@@ -76,7 +76,8 @@ def test_empty_or_disabled_gives_no_keys(spec):
      'endpoint_ca and etcd_s3.skip_ssl_verify conflict'),
     ({'endpoint': 'https://h', 'bucket': 'bkt', 'endpoint_ca': 'ca.crt'}, True, 'must be an absolute path'),
     ({'endpoint': 'https://h', 'bucket': 'bkt', 'skip_ssl_verify': 'yes'}, True, 'skip_ssl_verify must be a boolean'),
-    ({'endpoint': 'https://h', 'bucket': 'bkt', 'timeout': '5 minutes'}, True, 'is not a Go duration'),
+    ({'endpoint': 'https://h', 'bucket': 'bkt', 'timeout': '5 minutes'}, True, "timeout '5 minutes' is not a positive Go duration"),
+    ({'endpoint': 'https://h', 'bucket': 'bkt', 'timeout': '0s'}, True, "timeout '0s' is not a positive Go duration"),
     ({'endpoint': 'https://h', 'bucket': 42}, True, 'etcd_s3.bucket must be a string'),
     (['endpoint'], True, 'etcd_s3 must be a mapping'),
 ])
