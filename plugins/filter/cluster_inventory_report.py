@@ -8,10 +8,9 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.homelab.k3s.plugins.module_utils.cluster_inventory import (
-    check_cluster_inventory,
-    check_platforms,
-)
+# The collection's module_utils are imported inside each function, not here: Ansible loads every
+# filter and test file of the collection in each worker process that uses one of them (see
+# CONTRIBUTING.md, "Filter and test plugins").
 
 
 def cluster_inventory_report(groups, hostvars, server_group='k3s_servers',
@@ -20,6 +19,7 @@ def cluster_inventory_report(groups, hostvars, server_group='k3s_servers',
                              node_name_var='k3s_node_name', node_ips_var='k3s_node_ips',
                              network_var='homelab_network'):
     """Problems, warnings, node names and node IPs of the K3s inventory."""
+    from ansible_collections.homelab.k3s.plugins.module_utils.cluster_inventory import check_cluster_inventory
     if not isinstance(groups, dict):
         raise AnsibleFilterError('cluster_inventory_report: expected the groups mapping, got %r'
                                  % type(groups).__name__)
@@ -32,6 +32,7 @@ def cluster_inventory_report(groups, hostvars, server_group='k3s_servers',
 
 def unsupported_platforms(hosts, hostvars, supported_os=None, supported_architectures=None, cni=None):
     """Problems of hosts whose known facts show an unsupported OS or architecture."""
+    from ansible_collections.homelab.k3s.plugins.module_utils.cluster_inventory import check_platforms
     if not isinstance(hosts, (list, tuple)):
         raise AnsibleFilterError('unsupported_platforms: expected a list of hosts, got %r'
                                  % type(hosts).__name__)

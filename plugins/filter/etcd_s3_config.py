@@ -9,11 +9,14 @@ __metaclass__ = type
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.homelab.k3s.plugins.module_utils.etcd_s3 import EtcdS3Error, etcd_s3_config as _config
+# The collection's module_utils are imported inside each function, not here: Ansible loads every
+# filter and test file of the collection in each worker process that uses one of them (see
+# CONTRIBUTING.md, "Filter and test plugins").
 
 
 def etcd_s3_config(spec, embedded_etcd=True):
     """The K3s config.yaml ``etcd-s3-*`` keys for an etcd_s3 mapping."""
+    from ansible_collections.homelab.k3s.plugins.module_utils.etcd_s3 import EtcdS3Error, etcd_s3_config as _config
     try:
         return _config(spec, embedded_etcd=embedded_etcd)
     except EtcdS3Error as exc:

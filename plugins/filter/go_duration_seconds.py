@@ -9,13 +9,17 @@ __metaclass__ = type
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.homelab.k3s.plugins.module_utils.go_duration import GoDurationError, seconds
+# The collection's module_utils are imported inside each function, not here: Ansible loads every
+# filter and test file of the collection in each worker process that uses one of them (see
+# CONTRIBUTING.md, "Filter and test plugins").
+
 
 _RAISE = object()
 
 
 def go_duration_seconds(value, invalid=_RAISE):
     """``value`` (a Go duration such as 1m30s) in seconds; ``invalid`` instead of an error when given."""
+    from ansible_collections.homelab.k3s.plugins.module_utils.go_duration import GoDurationError, seconds
     try:
         return seconds(value)
     except GoDurationError as exc:

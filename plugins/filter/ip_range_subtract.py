@@ -9,16 +9,19 @@ __metaclass__ = type
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.homelab.k3s.plugins.module_utils.network_plan import (
-    MissingNetaddrError,
-    NetworkPlanError,
-    format_ranges,
-    subtract_ranges,
-)
+# The collection's module_utils are imported inside each function, not here: Ansible loads every
+# filter and test file of the collection in each worker process that uses one of them (see
+# CONTRIBUTING.md, "Filter and test plugins").
 
 
 def ip_range_subtract(value, exclude, output='range'):
     """What remains of ``value`` once ``exclude`` is removed, as ranges or CIDRs."""
+    from ansible_collections.homelab.k3s.plugins.module_utils.network_plan import (
+        MissingNetaddrError,
+        NetworkPlanError,
+        format_ranges,
+        subtract_ranges,
+    )
     try:
         return format_ranges(subtract_ranges(value, exclude), output)
     except (NetworkPlanError, MissingNetaddrError, ValueError) as exc:

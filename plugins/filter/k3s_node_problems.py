@@ -9,11 +9,14 @@ __metaclass__ = type
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.homelab.k3s.plugins.module_utils.k3s_node_health import NodeHealthError, node_problems
+# The collection's module_utils are imported inside each function, not here: Ansible loads every
+# filter and test file of the collection in each worker process that uses one of them (see
+# CONTRIBUTING.md, "Filter and test plugins").
 
 
 def k3s_node_problems(node_list, name, version=None, etcd=True):
     """Why node ``name`` (and the etcd members) are not healthy yet; empty when healthy."""
+    from ansible_collections.homelab.k3s.plugins.module_utils.k3s_node_health import NodeHealthError, node_problems
     try:
         return node_problems(node_list, name, version=version, etcd=etcd)
     except NodeHealthError as exc:

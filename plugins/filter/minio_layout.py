@@ -9,11 +9,14 @@ __metaclass__ = type
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.homelab.k3s.plugins.module_utils.minio_layout import MinioLayoutError, layout
+# The collection's module_utils are imported inside each function, not here: Ansible loads every
+# filter and test file of the collection in each worker process that uses one of them (see
+# CONTRIBUTING.md, "Filter and test plugins").
 
 
 def minio_layout(pools, data_dirs=None):
     """MINIO_VOLUMES and the local drives for minio_pools / minio_data_dirs."""
+    from ansible_collections.homelab.k3s.plugins.module_utils.minio_layout import MinioLayoutError, layout
     try:
         return layout(pools, data_dirs)
     except MinioLayoutError as exc:

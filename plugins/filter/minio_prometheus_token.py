@@ -9,11 +9,14 @@ __metaclass__ = type
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.homelab.k3s.plugins.module_utils.minio_prometheus import prometheus_token
+# The collection's module_utils are imported inside each function, not here: Ansible loads every
+# filter and test file of the collection in each worker process that uses one of them (see
+# CONTRIBUTING.md, "Filter and test plugins").
 
 
 def minio_prometheus_token(access_key, secret_key):
     """The bearer token of MinIO's metrics endpoint for this key pair."""
+    from ansible_collections.homelab.k3s.plugins.module_utils.minio_prometheus import prometheus_token
     try:
         return prometheus_token(access_key, secret_key)
     except ValueError as exc:

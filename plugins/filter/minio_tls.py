@@ -9,11 +9,14 @@ __metaclass__ = type
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.homelab.k3s.plugins.module_utils.minio_tls import MinioTlsError, minio_tls as _tls
+# The collection's module_utils are imported inside each function, not here: Ansible loads every
+# filter and test file of the collection in each worker process that uses one of them (see
+# CONTRIBUTING.md, "Filter and test plugins").
 
 
 def minio_tls(mode, flavour='minio', cert_file='', key_file='', ca_file='', ca_dir='', sans=None):
     """The minio role's TLS request, checked."""
+    from ansible_collections.homelab.k3s.plugins.module_utils.minio_tls import MinioTlsError, minio_tls as _tls
     try:
         return _tls(mode, flavour, cert_file, key_file, ca_file, ca_dir, sans)
     except MinioTlsError as exc:

@@ -11,10 +11,10 @@ import os
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.homelab.k3s.plugins.module_utils.collection_parts import (
-    collection_roles,
-    missing_roles as find_missing,
-)
+# The collection's module_utils are imported inside each function, not here: Ansible loads every
+# filter and test file of the collection in each worker process that uses one of them (see
+# CONTRIBUTING.md, "Filter and test plugins").
+
 
 # plugins/filter/ -> the collection root -> roles/
 ROLES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
@@ -23,6 +23,10 @@ ROLES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
 
 def missing_roles(expected):
     """Messages for the expected roles this collection does not have."""
+    from ansible_collections.homelab.k3s.plugins.module_utils.collection_parts import (
+        collection_roles,
+        missing_roles as find_missing,
+    )
     try:
         return find_missing(expected or {}, collection_roles(ROLES_DIR))
     except ValueError as exc:

@@ -10,18 +10,18 @@ __metaclass__ = type
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.homelab.k3s.plugins.module_utils.network_plan import (
-    MissingNetaddrError,
-    NetworkPlanError,
-    address_problems as _address_problems,
-    network_problems,
-    plan_network,
-    vrrp_sources6 as _vrrp_sources6,
-)
+# The collection's module_utils are imported inside each function, not here: Ansible loads every
+# filter and test file of the collection in each worker process that uses one of them (see
+# CONTRIBUTING.md, "Filter and test plugins").
 
 
 def network_plan(network, nodes):
     """The K3s/Cilium network plan of ``network`` for ``nodes`` (host -> node IPs)."""
+    from ansible_collections.homelab.k3s.plugins.module_utils.network_plan import (
+        MissingNetaddrError,
+        NetworkPlanError,
+        plan_network,
+    )
     try:
         return plan_network(network, nodes)
     except (NetworkPlanError, MissingNetaddrError) as exc:
@@ -30,6 +30,7 @@ def network_plan(network, nodes):
 
 def network_plan_problems(network, nodes):
     """Every problem network_plan would report, as a list (empty when sound)."""
+    from ansible_collections.homelab.k3s.plugins.module_utils.network_plan import MissingNetaddrError, network_problems
     try:
         return network_problems(network, nodes)
     except MissingNetaddrError as exc:
@@ -38,6 +39,10 @@ def network_plan_problems(network, nodes):
 
 def address_problems(values, field='addresses'):
     """Problems of a list that must hold IP addresses or CIDRs, each naming ``field``."""
+    from ansible_collections.homelab.k3s.plugins.module_utils.network_plan import (
+        MissingNetaddrError,
+        address_problems as _address_problems,
+    )
     try:
         return _address_problems(values, field)
     except MissingNetaddrError as exc:
@@ -46,6 +51,11 @@ def address_problems(values, field='addresses'):
 
 def vrrp_sources6(addresses, node_subnets, vips=None):
     """A host's IPv6 VRRP source addresses: those in the IPv6 node subnets, VIPs left out."""
+    from ansible_collections.homelab.k3s.plugins.module_utils.network_plan import (
+        MissingNetaddrError,
+        NetworkPlanError,
+        vrrp_sources6 as _vrrp_sources6,
+    )
     try:
         return _vrrp_sources6(addresses, node_subnets, vips or [])
     except (NetworkPlanError, MissingNetaddrError) as exc:

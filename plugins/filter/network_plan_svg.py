@@ -9,17 +9,15 @@ __metaclass__ = type
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.homelab.k3s.plugins.module_utils.network_plan import (
-    MissingNetaddrError,
-    NetworkPlanError,
-)
-from ansible_collections.homelab.k3s.plugins.module_utils.network_plan_svg import (
-    network_plan_svg as draw,
-)
+# The collection's module_utils are imported inside each function, not here: Ansible loads every
+# filter and test file of the collection in each worker process that uses one of them (see
+# CONTRIBUTING.md, "Filter and test plugins").
 
 
 def network_plan_svg(network, nodes, family=None, title=None):
     """The validated address plan of one family as an SVG document (text)."""
+    from ansible_collections.homelab.k3s.plugins.module_utils.network_plan import MissingNetaddrError, NetworkPlanError
+    from ansible_collections.homelab.k3s.plugins.module_utils.network_plan_svg import network_plan_svg as draw
     try:
         return draw(network, nodes, family=family or None, title=title or None)
     except (NetworkPlanError, MissingNetaddrError) as exc:

@@ -9,11 +9,14 @@ __metaclass__ = type
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.homelab.k3s.plugins.module_utils.private_ca import PrivateCaError, private_ca_sans as _sans
+# The collection's module_utils are imported inside each function, not here: Ansible loads every
+# filter and test file of the collection in each worker process that uses one of them (see
+# CONTRIBUTING.md, "Filter and test plugins").
 
 
 def private_ca_sans(names, where='private_ca_sans'):
     """IP:/DNS: subject alternative names for names and addresses."""
+    from ansible_collections.homelab.k3s.plugins.module_utils.private_ca import PrivateCaError, private_ca_sans as _sans
     try:
         return _sans(names, where)
     except PrivateCaError as exc:

@@ -11,12 +11,9 @@ import os
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.homelab.k3s.plugins.module_utils.config_files import (
-    ConfigFilesError,
-    FileSystem,
-    check_requests,
-    plan_file,
-)
+# The collection's module_utils are imported inside each function, not here: Ansible loads every
+# filter and test file of the collection in each worker process that uses one of them (see
+# CONTRIBUTING.md, "Filter and test plugins").
 
 
 def file_up_to_date(path, mode, content=None, state='file', fs=None):
@@ -26,6 +23,12 @@ def file_up_to_date(path, mode, content=None, state='file', fs=None):
     controller's own user and group as owner: a controller file that is up to date needs no
     module run.
     """
+    from ansible_collections.homelab.k3s.plugins.module_utils.config_files import (
+        ConfigFilesError,
+        FileSystem,
+        check_requests,
+        plan_file,
+    )
     if state not in ('file', 'directory'):
         raise AnsibleFilterError("file_up_to_date: %s: state must be 'file' or 'directory', got %r" % (path, state))
     # as ansible.builtin.copy / file on the controller take it: ~ expanded, relative to the working directory

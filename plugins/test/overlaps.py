@@ -9,15 +9,18 @@ __metaclass__ = type
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.homelab.k3s.plugins.module_utils.network_plan import (
-    MissingNetaddrError,
-    NetworkPlanError,
-    spans_overlap,
-)
+# The collection's module_utils are imported inside each function, not here: Ansible loads every
+# filter and test file of the collection in each worker process that uses one of them (see
+# CONTRIBUTING.md, "Filter and test plugins").
 
 
 def overlaps(value, other):
     """True when any address, range or CIDR in ``value`` overlaps one in ``other``."""
+    from ansible_collections.homelab.k3s.plugins.module_utils.network_plan import (
+        MissingNetaddrError,
+        NetworkPlanError,
+        spans_overlap,
+    )
     try:
         return spans_overlap(value, other)
     except (NetworkPlanError, MissingNetaddrError) as exc:
