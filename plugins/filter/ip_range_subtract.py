@@ -9,9 +9,7 @@ __metaclass__ = type
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_native
 
-# The collection's module_utils are imported inside each function, not here: Ansible loads every
-# filter and test file of the collection in each worker process that uses one of them (see
-# CONTRIBUTING.md, "Filter and test plugins").
+# module_utils are imported in the functions (docs/CONTRIBUTING.md, "Filter and test plugins").
 
 
 def ip_range_subtract(value, exclude, output='range'):

@@ -11,10 +11,7 @@ import os
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_native
 
-# The collection's module_utils are imported inside each function, not here: Ansible loads every
-# filter and test file of the collection in each worker process that uses one of them (see
-# CONTRIBUTING.md, "Filter and test plugins").
-
+# module_utils are imported in the functions (docs/CONTRIBUTING.md, "Filter and test plugins").
 
 # plugins/filter/ -> the collection root -> roles/
 ROLES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(

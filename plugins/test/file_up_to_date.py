@@ -11,9 +11,7 @@ import os
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_native
 
-# The collection's module_utils are imported inside each function, not here: Ansible loads every
-# filter and test file of the collection in each worker process that uses one of them (see
-# CONTRIBUTING.md, "Filter and test plugins").
+# module_utils are imported in the functions (docs/CONTRIBUTING.md, "Filter and test plugins").
 
 
 def file_up_to_date(path, mode, content=None, state='file', fs=None):
